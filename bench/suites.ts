@@ -1,0 +1,4 @@
+// Every benchmark suite, in the order `frugal bench` runs them.
+import type { BenchSuite } from './suite';
+
+export const suites: BenchSuite[] = [];

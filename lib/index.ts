@@ -1,0 +1,8 @@
+/**
+ * Frugal: a native kernel engine for parameter-efficient, private and
+ * lightweight deep learning. See README.md for the tour.
+ * @packageDocumentation
+ */
+export { FrugalError, type ErrorCode } from './errors';
+export { Tensor, zeros, type DeviceName } from './tensor';
+export { info, setNumThreads, setIsa, isaLevels, type FrugalInfo, type IsaLevel } from './core';

@@ -1,0 +1,175 @@
+// Tensor: a shape plus host memory (a Float32Array, shared zero-copy with the
+// addon) or a device buffer on CUDA.
+import { FrugalError, describe } from './errors';
+import { native } from './binding';
+import { checkEnum, shapeText } from './validate';
+
+/** Where a tensor's memory lives. */
+export type DeviceName = 'cpu' | 'cuda';
+
+/** A CUDA allocation made by the addon (freed when garbage-collected). */
+export interface DeviceBuffer {
+  readonly __frugalDevicePtr: bigint;
+  readonly length: number;
+}
+
+interface CoreNative {
+  cudaAlloc(length: number): DeviceBuffer;
+  cudaCopy(dst: Float32Array | DeviceBuffer, src: Float32Array | DeviceBuffer): void;
+}
+
+/** Largest element count of one tensor (the addon indexes with 64-bit integers; JS arrays stop here). */
+export const MAX_ELEMENTS = 2 ** 32 - 1;
+
+/** Checks a shape (non-negative safe integers) and returns its element count. */
+export function checkShape(shape: unknown, name = 'shape'): number {
+  if (!Array.isArray(shape)) throw new FrugalError('E_SHAPE', `${name}: expected an array of dimensions, got ${describe(shape)}`);
+  if (shape.length > 6) throw new FrugalError('E_SHAPE', `${name}: expected at most 6 dimensions, got ${shape.length}`);
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new FrugalError('E_SHAPE', `${name}[${i}]: expected a non-negative integer, got ${describe(d)}`);
+    }
+    n *= d;
+  }
+  if (n > MAX_ELEMENTS) throw new FrugalError('E_RANGE', `${name}: ${shapeText(shape)} has ${n} elements, more than ${MAX_ELEMENTS}`);
+  return n;
+}
+
+/**
+ * An n-dimensional fp32 array. On the CPU `data` is the Float32Array itself (no
+ * copy); on CUDA the memory is a device buffer and `.to('cpu')` brings it back.
+ */
+export class Tensor {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** Where the memory lives. */
+  readonly device: DeviceName;
+  /** Number of elements. */
+  readonly size: number;
+  private readonly host?: Float32Array;
+  private readonly deviceBuffer?: DeviceBuffer;
+
+  private constructor(shape: readonly number[], size: number, host?: Float32Array, deviceBuffer?: DeviceBuffer) {
+    this.shape = Object.freeze(shape.slice());
+    this.size = size;
+    this.host = host;
+    this.deviceBuffer = deviceBuffer;
+    this.device = deviceBuffer ? 'cuda' : 'cpu';
+  }
+
+  /**
+   * Wraps `data` with `shape`. A Float32Array is used as is (shared, not copied);
+   * a number[] is converted and must hold only finite numbers.
+   * @example Tensor.from([1, 2, 3, 4, 5, 6], [2, 3])
+   */
+  static from(data: Float32Array | number[], shape: number[]): Tensor {
+    const size = checkShape(shape);
+    let host: Float32Array;
+    if (data instanceof Float32Array) {
+      host = data;
+    } else if (Array.isArray(data)) {
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          throw new FrugalError('E_DTYPE', `data[${i}]: expected a finite number, got ${describe(v)}`);
+        }
+      }
+      host = Float32Array.from(data);
+    } else {
+      throw new FrugalError('E_DTYPE', `data: expected a Float32Array or number[], got ${describe(data)}`);
+    }
+    if (host.length !== size) {
+      const detached = host.buffer.byteLength === 0 && size > 0 ? ' (is its buffer detached?)' : '';
+      throw new FrugalError('E_SHAPE', `data: shape ${shapeText(shape)} needs ${size} elements, got ${host.length}${detached}`);
+    }
+    return new Tensor(shape, size, host);
+  }
+
+  /** @internal Wraps a device buffer (used by ops that produce CUDA tensors). */
+  static fromDevice(buffer: DeviceBuffer, shape: readonly number[]): Tensor {
+    return new Tensor(shape, checkShape(shape as number[]), undefined, buffer);
+  }
+
+  /**
+   * The host data (zero copy). Throws E_DEVICE for a CUDA tensor, and E_SHAPE if
+   * the Float32Array was detached (transferred) after the tensor was made.
+   */
+  get data(): Float32Array {
+    if (!this.host) throw new FrugalError('E_DEVICE', `tensor.data: the tensor is on '${this.device}'; call .to('cpu') first`);
+    if (this.host.length !== this.size) {
+      throw new FrugalError('E_SHAPE', `tensor.data: the buffer holds ${this.host.length} elements, the shape ${shapeText(this.shape)} needs ${this.size} (detached?)`);
+    }
+    return this.host;
+  }
+
+  /** @internal The memory as the addon takes it: a Float32Array or a device buffer. */
+  get memory(): Float32Array | DeviceBuffer {
+    return this.deviceBuffer ?? this.data;
+  }
+
+  /** A copy of this tensor on `device` (this tensor itself if it is already there). */
+  to(device: DeviceName): Tensor {
+    checkEnum(device, 'device', ['cpu', 'cuda'] as const);
+    if (device === this.device) return this;
+    const nat = native<CoreNative>();
+    try {
+      if (device === 'cuda') {
+        const buf = nat.cudaAlloc(this.size);
+        if (this.size > 0) nat.cudaCopy(buf, this.data);
+        return new Tensor(this.shape, this.size, undefined, buf);
+      }
+      const host = new Float32Array(this.size);
+      if (this.size > 0) nat.cudaCopy(host, this.deviceBuffer!);
+      return new Tensor(this.shape, this.size, host);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      throw new FrugalError(e.code === 'E_DEVICE' ? 'E_DEVICE' : 'E_NATIVE', `tensor.to('${device}'): ${e.message}`);
+    }
+  }
+
+  /** The same memory seen with another shape of equal size. */
+  reshape(shape: number[]): Tensor {
+    const size = checkShape(shape);
+    if (size !== this.size) throw new FrugalError('E_SHAPE', `shape: ${shapeText(shape)} has ${size} elements, the tensor has ${this.size}`);
+    return new Tensor(shape, size, this.host, this.deviceBuffer);
+  }
+}
+
+/** A zero-filled tensor. */
+export function zeros(shape: number[], device: DeviceName = 'cpu'): Tensor {
+  const t = Tensor.from(new Float32Array(checkShape(shape)), shape);
+  return device === 'cpu' ? t : t.to(device);
+}
+
+/** Checks that `value` is a Tensor; returns it. */
+export function checkTensor(value: unknown, name: string): Tensor {
+  if (!(value instanceof Tensor)) throw new FrugalError('E_DTYPE', `${name}: expected a Tensor, got ${describe(value)}`);
+  return value;
+}
+
+/** Checks a tensor's rank and, where given (not -1), its dimensions. */
+export function checkDims(t: Tensor, name: string, want: readonly number[]): void {
+  const ok = t.shape.length === want.length && want.every((d, i) => d === -1 || d === t.shape[i]);
+  if (!ok) {
+    const text = `[${want.map((d) => (d === -1 ? '*' : d)).join(', ')}]`;
+    throw new FrugalError('E_SHAPE', `${name}: expected shape ${text}, got ${shapeText(t.shape)}`);
+  }
+}
+
+/** Checks that all given tensors share one device; returns it. */
+export function commonDevice(tensors: Array<[Tensor | undefined, string]>): DeviceName {
+  let device: DeviceName | undefined;
+  let first = '';
+  for (const [t, name] of tensors) {
+    if (!t) continue;
+    if (device === undefined) {
+      device = t.device;
+      first = name;
+    } else if (t.device !== device) {
+      throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like ${first}, got one on '${t.device}'`);
+    }
+  }
+  return device ?? 'cpu';
+}

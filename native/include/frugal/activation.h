@@ -1,0 +1,28 @@
+// Elementwise GELU (exact erf form: x·½(1 + erf(x/√2))) and its backward, and
+// row softmax over the last axis of [rows, cols] (max-subtracted, exact exp).
+#pragma once
+#include <cstdint>
+
+#include "frugal/context.h"
+#include "frugal/status.h"
+
+namespace frugal {
+
+// y[i] = gelu(x[i]); y may alias x.
+Status Gelu(const Context& ctx, int64_t n, const float* x, float* y);
+// dx[i] = dy[i] · gelu'(x[i]); dx may alias dy.
+Status GeluBackward(const Context& ctx, int64_t n, const float* x, const float* dy, float* dx);
+// y = softmax(x) along each row; y may alias x.
+Status Softmax(const Context& ctx, int64_t rows, int64_t cols, const float* x, float* y);
+
+Status GeluReference(int64_t n, const float* x, float* y);
+Status GeluBackwardReference(int64_t n, const float* x, const float* dy, float* dx);
+Status SoftmaxReference(int64_t rows, int64_t cols, const float* x, float* y);
+
+#ifdef FRUGAL_WITH_CUDA
+Status GeluCuda(int64_t n, const float* x, float* y, void* stream);
+Status GeluBackwardCuda(int64_t n, const float* x, const float* dy, float* dx, void* stream);
+Status SoftmaxCuda(int64_t rows, int64_t cols, const float* x, float* y, void* stream);
+#endif
+
+}  // namespace frugal

@@ -1,0 +1,24 @@
+// CUDA_CHECK: turn a failed CUDA runtime call into a returned Status, never an abort.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "frugal/status.h"
+
+#define CUDA_CHECK(expr)                                                              \
+  do {                                                                                \
+    cudaError_t frugal_err_ = (expr);                                                 \
+    if (frugal_err_ != cudaSuccess) {                                                 \
+      return ::frugal::Status::Device(std::string(#expr) + ": " +                     \
+                                      cudaGetErrorString(frugal_err_));               \
+    }                                                                                 \
+  } while (0)
+
+// After a kernel launch: reports launch-configuration errors as a Status.
+#define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
+
+namespace frugal {
+inline cudaStream_t AsStream(void* stream) { return static_cast<cudaStream_t>(stream); }
+inline unsigned CeilDiv(long long a, long long b) { return static_cast<unsigned>((a + b - 1) / b); }
+}  // namespace frugal
