@@ -28,6 +28,9 @@ struct GemmParams {
   const float* residual = nullptr;  // [batch, M, N] with ldr/strideR, added after colScale
   int64_t ldr = 0, strideR = 0;
   Activation activation = Activation::kNone;
+  // CUDA only: allow TF32 tensor cores (10-bit mantissa products, fp32 accumulate)
+  // for large problems. Off by default so CUDA matches the CPU to fp32 tolerance.
+  bool allowTf32 = false;
 };
 
 // Checks the parameters (sizes, leading dimensions, null pointers) and runs on
