@@ -1,0 +1,17 @@
+// What a `frugal run` job type is. Each type lives in lib/jobs/<type>.ts and is
+// listed in lib/jobs/registry.ts; the runner validates a job file against the
+// type's JSON schema (defaults filled in) before any work starts.
+
+/** Given to a running job: report progress (shown on a TTY only). */
+export interface JobContext {
+  progress(fraction: number, note?: string): void;
+}
+
+/** One job type: its name, its config schema (JSON Schema draft-07) and its work. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface JobType<C = any> {
+  type: string;
+  description: string;
+  schema: object;
+  run(config: C, ctx: JobContext): Promise<unknown>;
+}
