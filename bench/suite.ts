@@ -29,6 +29,8 @@ export interface BenchCase {
 export interface BenchOptions {
   /** Smaller sizes and shorter timing, so the whole `frugal bench --quick` stays under a minute. */
   quick: boolean;
+  /** Where the kernels run: 'cpu' (default) or 'cuda' (suites without CUDA cases skip it). */
+  device: 'cpu' | 'cuda';
 }
 
 export interface BenchSuite {
