@@ -6,3 +6,4 @@
 export { FrugalError, type ErrorCode } from './errors';
 export { Tensor, zeros, type DeviceName } from './tensor';
 export { info, setNumThreads, setIsa, isaLevels, type FrugalInfo, type IsaLevel } from './core';
+export { dp } from './dp';
