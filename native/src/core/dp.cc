@@ -1,0 +1,445 @@
+// Front end of the dp family: checks, the norm-method cost model, and the CPU and
+// CUDA orchestration of GEMMs and small loops. Every heavy product is a Gemm call:
+//   Gram norms:   AᵢAᵢᵀ and GᵢGᵢᵀ as batched GEMMs, then ⟨·,·⟩ per sample;
+//   materialized: GᵢᵀAᵢ as batched GEMMs, then ‖·‖² per sample;
+//   clipped sum:  (c ⊙ G)ᵀ A over all B·T rows, one GEMM.
+// Workspace comes from a grow-only per-thread buffer, so repeated calls of one shape
+// do not allocate (or fault in fresh pages) each time.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/dp_kernels.h"
+#include "frugal/dp.h"
+#include "frugal/gemm.h"
+#include "frugal/isa.h"
+#include "frugal/random.h"
+#ifdef FRUGAL_WITH_CUDA
+#include "frugal/cuda.h"
+#endif
+
+namespace frugal {
+
+const DpKernels& DpKernelsFor(Isa isa) {
+  static const DpKernels kRef{ref::DpDot, ref::DpAxpy};
+  static const DpKernels kAvx2{avx2::DpDot, avx2::DpAxpy};
+  static const DpKernels kAvx512{avx512::DpDot, avx512::DpAxpy};
+  switch (isa) {
+    case Isa::kAvx512: return kAvx512;
+    case Isa::kAvx2: return kAvx2;
+    default: return kRef;
+  }
+}
+
+NormMethod ChooseNormMethod(int64_t T, int64_t din, int64_t dout) {
+  // Per sample: T²(din + dout) for the two Grams against T·din·dout for GᵢᵀAᵢ.
+  const double gram = static_cast<double>(T) * T * (din + dout);
+  const double materialize = static_cast<double>(T) * din * dout;
+  return gram <= materialize ? NormMethod::kGram : NormMethod::kMaterialize;
+}
+
+namespace {
+
+// At most this many floats per workspace region: bounds memory at large T or layers
+// (samples are processed in chunks that fit).
+constexpr int64_t kMaxRegion = int64_t{1} << 22;
+// Column blocks of the weighted column sums (bias, clipRows): fixed, so the order of
+// the additions never depends on the thread count.
+constexpr int64_t kColumnBlock = 256;
+// Elements per noise task (secure draws use 4 normals each).
+constexpr int64_t kNoiseChunk = 4096;
+
+Status CheckLinear(const LinearGradParams& p) {
+  if (p.B < 0 || p.T < 0 || p.din < 0 || p.dout < 0) {
+    return Status::Shape("dp: expected B, T, din, dout >= 0, got " + std::to_string(p.B) + ", " +
+                         std::to_string(p.T) + ", " + std::to_string(p.din) + ", " + std::to_string(p.dout));
+  }
+  if (p.B * p.T * p.din > 0 && !p.A) return Status::Shape("dp: A is null");
+  if (p.B * p.T * p.dout > 0 && !p.G) return Status::Shape("dp: G is null");
+  return Status::Ok();
+}
+
+Status CheckC(float C) {
+  if (!(C >= 0) || !std::isfinite(C)) return Status::Range("C: expected a finite clipping norm >= 0, got " + std::to_string(C));
+  return Status::Ok();
+}
+
+// A per-thread, grow-only float buffer of at least n elements.
+Status Workspace(int64_t n, float** out) {
+  thread_local std::vector<float> buffer;
+  try {
+    if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    return Status::Native("dp: out of memory for a workspace of " + std::to_string(n) + " floats");
+  }
+  *out = buffer.data();
+  return Status::Ok();
+}
+
+// out[j] = Σ_r w(r)·x[r·cols + j] for r < rows, w(r) = weights[r / group] (or 1 when
+// weights is null); one task per column block, rows added in order.
+void WeightedColumnSums(const DpKernels& k, const float* x, int64_t rows, int64_t cols, const float* weights,
+                        int64_t group, float* out) {
+  const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+  ParallelFor(blocks, [&](int64_t b) {
+    const int64_t j0 = b * kColumnBlock, len = std::min(kColumnBlock, cols - j0);
+    std::fill(out + j0, out + j0 + len, 0.0f);
+    for (int64_t r = 0; r < rows; ++r) k.axpy(out + j0, x + r * cols + j0, len, weights ? weights[r / group] : 1.0f);
+  });
+}
+
+// Batched GEMM C[b] = X[b]·Y[b]ᵀ (X [n, M, K], Y [n, N, K]) or, transposed, X[b]ᵀ·Y[b].
+Status BatchedProduct(const Context& ctx, int64_t n, int64_t M, int64_t N, int64_t K, const float* X, bool transX,
+                      const float* Y, bool transY, float* C) {
+  GemmParams g;
+  g.batch = n;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.transA = transX;
+  g.transB = transY;
+  g.A = X;
+  g.lda = transX ? M : K;
+  g.strideA = M * K;
+  g.B = Y;
+  g.ldb = transY ? K : N;
+  g.strideB = N * K;
+  g.C = C;
+  g.ldc = N;
+  g.strideC = M * N;
+  return Gemm(ctx, g);
+}
+
+// weight [dout, din] = Gsᵀ·A over all rows (Gs already scaled per sample).
+Status WeightProduct(const Context& ctx, const LinearGradParams& p, const float* Gs, float* weight) {
+  GemmParams g;
+  g.M = p.dout;
+  g.N = p.din;
+  g.K = p.B * p.T;
+  g.transA = true;
+  g.A = Gs;
+  g.lda = p.dout;
+  g.B = p.A;
+  g.ldb = p.din;
+  g.C = weight;
+  g.ldc = p.din;
+  return Gemm(ctx, g);
+}
+
+// ---- CPU ------------------------------------------------------------------------
+
+// biasSq[i] = ‖Σ_t g_it‖²: per sample the token sum (rows in order), then its norm.
+// Samples are few and rows long, so the column-block loop parallelises inside each.
+Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  float* sums = nullptr;
+  FRUGAL_RETURN_IF_ERROR(Workspace(p.dout, &sums));
+  for (int64_t i = 0; i < p.B; ++i) {
+    WeightedColumnSums(k, p.G + i * p.T * p.dout, p.T, p.dout, nullptr, 1, sums);
+    biasSq[i] = static_cast<float>(k.dot(sums, sums, p.dout));
+  }
+  return Status::Ok();
+}
+
+Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
+  if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCpu(p, biasSq));
+  if (T == 1 && method == NormMethod::kGram) {
+    // 2-D inputs: ‖gᵢaᵢᵀ‖² = ‖aᵢ‖²·‖gᵢ‖², no GEMM needed.
+    ParallelFor(B, [&](int64_t i) {
+      weightSq[i] = static_cast<float>(k.dot(p.A + i * din, p.A + i * din, din) * k.dot(p.G + i * dout, p.G + i * dout, dout));
+    });
+    return Status::Ok();
+  }
+  const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
+  float* ws = nullptr;
+  FRUGAL_RETURN_IF_ERROR(Workspace((method == NormMethod::kGram ? 2 : 1) * chunk * region, &ws));
+  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
+    const int64_t n = std::min(chunk, B - i0);
+    const float* A = p.A + i0 * T * din;
+    const float* G = p.G + i0 * T * dout;
+    if (method == NormMethod::kGram) {
+      float* ga = ws;
+      float* gg = ws + chunk * region;
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, din, A, false, A, true, ga));
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, false, G, true, gg));
+      ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ga + j * region, gg + j * region, region)); });
+    } else {
+      // GᵢᵀAᵢ: X = Gᵢ stored [T, dout] used transposed, Y = Aᵢ stored [T, din].
+      GemmParams g;
+      g.batch = n;
+      g.M = dout;
+      g.N = din;
+      g.K = T;
+      g.transA = true;
+      g.A = G;
+      g.lda = dout;
+      g.strideA = T * dout;
+      g.B = A;
+      g.ldb = din;
+      g.strideB = T * din;
+      g.C = ws;
+      g.ldc = din;
+      g.strideC = region;
+      FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
+      ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ws + j * region, ws + j * region, region)); });
+    }
+  }
+  return Status::Ok();
+}
+
+Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const int64_t rows = p.B * p.T, per = p.T * p.dout;
+  if (bias) WeightedColumnSums(k, p.G, rows, p.dout, factors, p.T, bias);
+  if (p.din == 0) return Status::Ok();
+  float* gs = nullptr;
+  FRUGAL_RETURN_IF_ERROR(Workspace(rows * p.dout, &gs));
+  ParallelFor(p.B, [&](int64_t i) {
+    const float c = factors[i];
+    const float* src = p.G + i * per;
+    float* dst = gs + i * per;
+    for (int64_t e = 0; e < per; ++e) dst[e] = c * src[e];
+  });
+  return WeightProduct(ctx, p, gs, weight);
+}
+
+Status ClipRowsCpu(const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum, float* factors) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  ParallelFor(B, [&](int64_t i) {
+    factors[i] = ClipFactor(static_cast<float>(std::sqrt(k.dot(rows + i * p, rows + i * p, p))), C, rule);
+  });
+  WeightedColumnSums(k, rows, B, p, factors, 1, sum);
+  return Status::Ok();
+}
+
+Status NoiseCpu(float* t, int64_t n, float std, StreamId id, bool secure) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const int64_t per = secure ? 4 : 1;
+  const int64_t tasks = (n + kNoiseChunk - 1) / kNoiseChunk;
+  Context cpu;
+  std::vector<Status> status(static_cast<size_t>(tasks));
+  ParallelFor(tasks, [&](int64_t task) {
+    float z[4 * kNoiseChunk];
+    const int64_t e0 = task * kNoiseChunk, len = std::min(kNoiseChunk, n - e0);
+    Status s = RandomNormal(cpu, id, static_cast<uint64_t>(e0 * per), len * per, 1.0f, z);
+    if (!s.ok()) {
+      status[task] = s;
+      return;
+    }
+    if (secure) {
+      for (int64_t e = 0; e < len; ++e) z[e] = 0.5f * ((z[4 * e] + z[4 * e + 1]) + (z[4 * e + 2] + z[4 * e + 3]));
+    }
+    k.axpy(t + e0, z, len, std);
+  });
+  for (const Status& s : status) FRUGAL_RETURN_IF_ERROR(s);
+  return Status::Ok();
+}
+
+// ---- CUDA -----------------------------------------------------------------------
+#ifdef FRUGAL_WITH_CUDA
+
+// Device workspace freed when it goes out of scope.
+class DeviceBuffer {
+ public:
+  ~DeviceBuffer() {
+    if (ptr_) (void)CudaFree(ptr_);
+  }
+  Status Allocate(int64_t floats) {
+    return CudaMalloc(reinterpret_cast<void**>(&ptr_), static_cast<size_t>(std::max<int64_t>(floats, 1)) * sizeof(float));
+  }
+  float* get() const { return ptr_; }
+
+ private:
+  float* ptr_ = nullptr;
+};
+
+Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+  const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
+  if (biasSq) {
+    DeviceBuffer sums;
+    FRUGAL_RETURN_IF_ERROR(sums.Allocate(B * dout));
+    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(p.G, B, T, dout, sums.get(), ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(sums.get(), sums.get(), B, dout, biasSq, ctx.stream));
+  }
+  const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
+  DeviceBuffer ws;
+  FRUGAL_RETURN_IF_ERROR(ws.Allocate((method == NormMethod::kGram ? 2 : 1) * chunk * region));
+  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
+    const int64_t n = std::min(chunk, B - i0);
+    const float* A = p.A + i0 * T * din;
+    const float* G = p.G + i0 * T * dout;
+    if (method == NormMethod::kGram) {
+      float* ga = ws.get();
+      float* gg = ws.get() + chunk * region;
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, din, A, false, A, true, ga));
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, false, G, true, gg));
+      FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ga, gg, n, region, weightSq + i0, ctx.stream));
+    } else {
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, dout, din, T, G, true, A, false, ws.get()));
+      FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ws.get(), ws.get(), n, region, weightSq + i0, ctx.stream));
+    }
+  }
+  return CudaSynchronize(ctx.stream);
+}
+
+Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
+  DeviceBuffer gs;
+  FRUGAL_RETURN_IF_ERROR(gs.Allocate(p.B * p.T * p.dout));
+  FRUGAL_RETURN_IF_ERROR(DpScaleSamplesCuda(p.G, factors, p.B, p.T, p.dout, gs.get(), ctx.stream));
+  if (bias) {
+    // Σ over all rows of the scaled G: the token sum of one "sample" of B·T rows.
+    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(gs.get(), 1, p.B * p.T, p.dout, bias, ctx.stream));
+  }
+  if (p.din > 0) FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, p, gs.get(), weight));
+  return CudaSynchronize(ctx.stream);
+}
+
+Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
+                    float* factors) {
+  FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(rows, rows, B, p, factors, ctx.stream));
+  FRUGAL_RETURN_IF_ERROR(DpClipFactorsFromSquaresCuda(factors, B, C, rule, factors, ctx.stream));
+  // sum [1, p] = factorsᵀ [1, B] · rows [B, p].
+  GemmParams g;
+  g.M = 1;
+  g.N = p;
+  g.K = B;
+  g.A = factors;
+  g.lda = B;
+  g.B = rows;
+  g.ldb = p;
+  g.C = sum;
+  g.ldc = p;
+  FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
+  return CudaSynchronize(ctx.stream);
+}
+
+Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id, bool secure) {
+  const int64_t per = secure ? 4 : 1;
+  const int64_t chunk = std::min<int64_t>(n, kMaxRegion / per);
+  DeviceBuffer z;
+  FRUGAL_RETURN_IF_ERROR(z.Allocate(chunk * per));
+  for (int64_t e0 = 0; e0 < n; e0 += chunk) {
+    const int64_t len = std::min(chunk, n - e0);
+    FRUGAL_RETURN_IF_ERROR(RandomCuda(RandomKind::kNormal, id, static_cast<uint64_t>(e0 * per), len * per, 1.0f,
+                                      z.get(), ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(DpAddScaledCuda(t + e0, z.get(), len, std, secure, ctx.stream));
+  }
+  return CudaSynchronize(ctx.stream);
+}
+
+#endif  // FRUGAL_WITH_CUDA
+
+Status NotCompiled() { return Status::Device("dp: this build has no CUDA backend"); }
+
+}  // namespace
+
+// ---- entry points -----------------------------------------------------------------
+
+Status LinearGradNorms(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq,
+                       float* biasSq) {
+  FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
+  if (p.B > 0 && !weightSq) return Status::Shape("dp: weightSq is null");
+  if (method == NormMethod::kAuto) method = ChooseNormMethod(p.T, p.din, p.dout);
+  if (p.B == 0) return Status::Ok();
+  if (p.T == 0 || p.din == 0 || p.dout == 0) {
+    // Some factor of every gradient is empty: all norms are 0 (no GEMM of size 0).
+    if (ctx.device == Device::kCpu) {
+      std::fill(weightSq, weightSq + p.B, 0.0f);
+      if (biasSq) std::fill(biasSq, biasSq + p.B, 0.0f);
+      return biasSq && p.T > 0 && p.dout > 0 ? BiasNormsCpu(p, biasSq) : Status::Ok();
+    }
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    if (p.T == 0 || p.din == 0 || p.dout == 0) return Status::Shape("dp: CUDA norms need T, din, dout > 0");
+    return NormsCuda(ctx, p, method, weightSq, biasSq);
+#else
+    return NotCompiled();
+#endif
+  }
+  return NormsCpu(ctx, p, method, weightSq, biasSq);
+}
+
+Status ClipFactors(const Context& ctx, const float* norms, int64_t B, float C, ClipRule rule, float* factors) {
+  FRUGAL_RETURN_IF_ERROR(CheckC(C));
+  if (B < 0) return Status::Shape("norms: expected B >= 0");
+  if (B == 0) return Status::Ok();
+  if (!norms || !factors) return Status::Shape("dp: norms or factors is null");
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    FRUGAL_RETURN_IF_ERROR(DpClipFactorsCuda(norms, B, C, rule, factors, ctx.stream));
+    return CudaSynchronize(ctx.stream);
+#else
+    return NotCompiled();
+#endif
+  }
+  for (int64_t i = 0; i < B; ++i) factors[i] = ClipFactor(norms[i], C, rule);
+  return Status::Ok();
+}
+
+Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight,
+                         float* bias) {
+  FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
+  if (p.din * p.dout > 0 && !weight) return Status::Shape("dp: weight is null");
+  if (p.B > 0 && !factors) return Status::Shape("dp: factors is null");
+  if (p.B * p.T == 0 || p.dout == 0) {
+    // No rows: the sum is empty (B = 0 is a valid, empty Poisson batch).
+    if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+      return Status::Shape("dp: CUDA clipped sums need B·T > 0 (zero the outputs instead)");
+#else
+      return NotCompiled();
+#endif
+    }
+    std::fill(weight, weight + p.din * p.dout, 0.0f);
+    if (bias) std::fill(bias, bias + p.dout, 0.0f);
+    return Status::Ok();
+  }
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return ClippedCuda(ctx, p, factors, weight, bias);
+#else
+    return NotCompiled();
+#endif
+  }
+  return ClippedCpu(ctx, p, factors, weight, bias);
+}
+
+Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
+                float* factors) {
+  FRUGAL_RETURN_IF_ERROR(CheckC(C));
+  if (B < 0 || p < 0) return Status::Shape("rows: expected B, p >= 0");
+  if ((B * p > 0 && !rows) || (p > 0 && !sum) || (B > 0 && !factors)) return Status::Shape("dp: rows, sum or factors is null");
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    if (B == 0 || p == 0) return Status::Shape("dp: CUDA clipRows needs B, p > 0");
+    return ClipRowsCuda(ctx, rows, B, p, C, rule, sum, factors);
+#else
+    return NotCompiled();
+#endif
+  }
+  return ClipRowsCpu(rows, B, p, C, rule, sum, factors);
+}
+
+Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, bool secure) {
+  if (!(std >= 0) || !std::isfinite(std)) return Status::Range("std: expected a finite number >= 0, got " + std::to_string(std));
+  if (n < 0) return Status::Shape("t: expected n >= 0");
+  if (n == 0) return Status::Ok();
+  if (!t) return Status::Shape("dp: t is null");
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return NoiseCuda(ctx, t, n, std, id, secure);
+#else
+    return NotCompiled();
+#endif
+  }
+  return NoiseCpu(t, n, std, id, secure);
+}
+
+}  // namespace frugal
