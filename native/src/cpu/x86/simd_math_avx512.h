@@ -4,10 +4,100 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace frugal {
 namespace avx512 {
 
 // ---- exp, erf, gelu (activation family; also used by GEMM epilogues) ----------
+
+// Lanes [0, rem) of a 16-lane tail (rem may exceed 16: then all lanes).
+inline __mmask16 TailMask(int64_t rem) {
+  return rem >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << rem) - 1u);
+}
+
+// e^x: within 2 ulp for normal results; overflows to +inf above ~88.72, goes
+// through subnormals to 0 below ~-87.3 (scalef does the scaling), NaN stays NaN.
+inline __m512 Exp(__m512 x) {
+  // Clamp first so n stays small; max/min return their second operand on NaN.
+  x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // r = x − n·ln2 with ln2 split in two so r keeps its low bits.
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  // e^r = 1 + r + r²·P(r) on |r| <= ln2/2 (minimax P, degree 5).
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(r, r), p, r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(y, n);
+}
+
+// erfc(z) for z >= 0 (or NaN), relative error ~3e-7; also returns e^(−z²) in
+// *exp_neg_z2 (GELU's backward reuses it for the normal density). Form:
+// erfc(z) = t·e^(−z²)·Q(t), t = 1/(1 + z/2), Q a degree-9 least-squares fit of
+// erfcx(z)/t on z in [0, 10]; z is clamped to 10 (erfc(10) ~ 2e-45).
+inline __m512 ErfcNonNegative(__m512 z, __m512* exp_neg_z2) {
+  z = _mm512_min_ps(_mm512_set1_ps(10.0f), z);
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f),
+                                 _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)));
+  __m512 q = _mm512_set1_ps(1.353464928e-02f);
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(-1.296140552e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(4.428111315e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(-6.870458126e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(4.341518879e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(-1.045284793e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(2.274455130e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(2.382882237e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(2.828940153e-01f));
+  q = _mm512_fmadd_ps(q, t, _mm512_set1_ps(2.820628881e-01f));
+  // z² = hi + lo exactly; e^(−hi−lo) ≈ e^(−hi)·(1 − lo) keeps the relative
+  // error of the tail small where z² is large.
+  const __m512 hi = _mm512_mul_ps(z, z);
+  const __m512 lo = _mm512_fmsub_ps(z, z, hi);
+  __m512 e = Exp(_mm512_sub_ps(_mm512_setzero_ps(), hi));
+  e = _mm512_fnmadd_ps(e, lo, e);
+  *exp_neg_z2 = e;
+  return _mm512_mul_ps(_mm512_mul_ps(t, e), q);
+}
+
+// erf(x), absolute error below 4e-7 everywhere.
+inline __m512 Erf(__m512 x) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  const __m512 ax = _mm512_andnot_ps(sign, x);
+  __m512 unused;
+  const __m512 r = _mm512_sub_ps(_mm512_set1_ps(1.0f), ErfcNonNegative(ax, &unused));
+  return _mm512_or_ps(r, _mm512_and_ps(x, sign));
+}
+
+// Φ(x), the standard normal CDF, from erfc so that it keeps its relative
+// accuracy for negative x; *pdf gets φ(x) = e^(−x²/2)/√(2π).
+inline __m512 NormalCdf(__m512 x, __m512* pdf) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  const __m512 z = _mm512_mul_ps(_mm512_andnot_ps(sign, x), _mm512_set1_ps(0.70710678118654752f));
+  __m512 e;
+  const __m512 half_erfc = _mm512_mul_ps(ErfcNonNegative(z, &e), _mm512_set1_ps(0.5f));
+  *pdf = _mm512_mul_ps(e, _mm512_set1_ps(0.39894228040143267794f));
+  const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+  return _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(1.0f), half_erfc), half_erfc);
+}
+
+// Exact (erf) GELU: x·Φ(x); absolute error below ~4e-7·max(1, |x|).
+inline __m512 Gelu(__m512 x) {
+  __m512 pdf;
+  return _mm512_mul_ps(x, NormalCdf(x, &pdf));
+}
+
+// d/dx GELU = Φ(x) + x·φ(x).
+inline __m512 GeluGrad(__m512 x) {
+  __m512 pdf;
+  const __m512 cdf = NormalCdf(x, &pdf);
+  return _mm512_fmadd_ps(x, pdf, cdf);
+}
 
 // ---- log, sin/cos (random streams: Box-Muller) ----------------------------------
 

@@ -1,0 +1,132 @@
+// GELU and softmax front end: checks the arguments, then runs the kernels of
+// the active ISA over the pool in fixed chunks (GELU) or row blocks (softmax),
+// or the CUDA launchers for device memory. Elementwise and per-row work has no
+// cross-task reduction, so results never depend on the thread count.
+#include "frugal/activation.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "cpu/activation_kernels.h"
+#include "frugal/isa.h"
+
+namespace frugal {
+namespace {
+
+// About 128 KB of input per task: big enough to amortise the hand-out, small
+// enough to balance; tiny calls make a single task and run inline.
+constexpr int64_t kFloatsPerTask = int64_t{1} << 15;
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+Status Null(const char* op, const char* name) {
+  return Status::Native(std::string(op) + ": " + name + " is null");
+}
+
+Status NoCuda(const char* op) {
+  return Status::Device(std::string(op) + ": this build of Frugal has no CUDA backend");
+}
+
+Status CheckCount(const char* op, int64_t n) {
+  if (n < 0) return Status::Shape(std::string(op) + ": expected n >= 0, got " + std::to_string(n));
+  return Status::Ok();
+}
+
+// Runs fn(begin, end) over [0, n) in fixed chunks of kFloatsPerTask.
+template <typename Fn>
+void ForChunks(int64_t n, const Fn& fn) {
+  ParallelFor(CeilDiv(n, kFloatsPerTask), [&](int64_t task) {
+    const int64_t begin = task * kFloatsPerTask;
+    fn(begin, std::min(n, begin + kFloatsPerTask));
+  });
+}
+
+}  // namespace
+
+const ActivationKernels& ActivationKernelsFor(Isa isa) {
+  static const ActivationKernels kRef{ref::GeluSpan, ref::GeluBackwardSpan, ref::SoftmaxRow};
+  static const ActivationKernels kAvx2{avx2::GeluSpan, avx2::GeluBackwardSpan, avx2::SoftmaxRow};
+  static const ActivationKernels kAvx512{avx512::GeluSpan, avx512::GeluBackwardSpan, avx512::SoftmaxRow};
+  switch (isa) {
+    case Isa::kAvx512: return kAvx512;
+    case Isa::kAvx2: return kAvx2;
+    case Isa::kRef: break;
+  }
+  return kRef;
+}
+
+Status CheckGeluArgs(int64_t n, const float* x, const float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckCount("gelu", n));
+  if (n > 0 && !x) return Null("gelu", "x");
+  if (n > 0 && !y) return Null("gelu", "y");
+  return Status::Ok();
+}
+
+Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const float* dx) {
+  FRUGAL_RETURN_IF_ERROR(CheckCount("gelu_backward", n));
+  if (n > 0 && !x) return Null("gelu_backward", "x");
+  if (n > 0 && !dy) return Null("gelu_backward", "dy");
+  if (n > 0 && !dx) return Null("gelu_backward", "dx");
+  return Status::Ok();
+}
+
+Status CheckSoftmaxArgs(int64_t rows, int64_t cols, const float* x, const float* y) {
+  if (rows < 0 || cols < 0) {
+    return Status::Shape("softmax: expected rows >= 0 and cols >= 0, got rows " + std::to_string(rows) +
+                         ", cols " + std::to_string(cols));
+  }
+  if (cols > 0 && rows > INT64_MAX / cols) return Status::Shape("softmax: rows × cols overflows 64 bits");
+  if (rows > 0 && cols > 0 && !x) return Null("softmax", "x");
+  if (rows > 0 && cols > 0 && !y) return Null("softmax", "y");
+  return Status::Ok();
+}
+
+Status Gelu(const Context& ctx, int64_t n, const float* x, float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckGeluArgs(n, x, y));
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return GeluCuda(n, x, y, ctx.stream);
+#else
+    return NoCuda("gelu");
+#endif
+  }
+  const auto gelu = ActivationKernelsFor(ActiveIsa()).gelu;
+  ForChunks(n, [&](int64_t begin, int64_t end) { gelu(end - begin, x + begin, y + begin); });
+  return Status::Ok();
+}
+
+Status GeluBackward(const Context& ctx, int64_t n, const float* x, const float* dy, float* dx) {
+  FRUGAL_RETURN_IF_ERROR(CheckGeluBackwardArgs(n, x, dy, dx));
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return GeluBackwardCuda(n, x, dy, dx, ctx.stream);
+#else
+    return NoCuda("gelu_backward");
+#endif
+  }
+  const auto backward = ActivationKernelsFor(ActiveIsa()).gelu_backward;
+  ForChunks(n, [&](int64_t begin, int64_t end) { backward(end - begin, x + begin, dy + begin, dx + begin); });
+  return Status::Ok();
+}
+
+Status Softmax(const Context& ctx, int64_t rows, int64_t cols, const float* x, float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckSoftmaxArgs(rows, cols, x, y));
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return SoftmaxCuda(rows, cols, x, y, ctx.stream);
+#else
+    return NoCuda("softmax");
+#endif
+  }
+  if (cols == 0) return Status::Ok();
+  const auto row = ActivationKernelsFor(ActiveIsa()).softmax_row;
+  const int64_t per_task = std::max<int64_t>(1, kFloatsPerTask / cols);
+  ParallelFor(CeilDiv(rows, per_task), [&](int64_t task) {
+    const int64_t end = std::min(rows, (task + 1) * per_task);
+    for (int64_t r = task * per_task; r < end; ++r) row(cols, x + r * cols, y + r * cols);
+  });
+  return Status::Ok();
+}
+
+}  // namespace frugal

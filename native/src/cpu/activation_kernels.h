@@ -1,0 +1,46 @@
+// GELU and softmax kernels, one set per ISA level (internal to the core).
+// The front end (native/src/core/activation.cc) splits the work over the pool.
+#pragma once
+#include <cstdint>
+
+#include "frugal/isa.h"
+#include "frugal/status.h"
+
+namespace frugal {
+
+struct ActivationKernels {
+  // y[i] = gelu(x[i]) for i < n; y may alias x.
+  void (*gelu)(int64_t n, const float* x, float* y);
+  // dx[i] = dy[i]·gelu'(x[i]); dx may alias dy.
+  void (*gelu_backward)(int64_t n, const float* x, const float* dy, float* dx);
+  // One row of softmax over `cols` values; y may alias x.
+  void (*softmax_row)(int64_t cols, const float* x, float* y);
+};
+
+// The kernels of an ISA level (the caller makes sure the CPU has it).
+const ActivationKernels& ActivationKernelsFor(Isa isa);
+
+// Argument checks shared by the front end and the reference.
+Status CheckGeluArgs(int64_t n, const float* x, const float* y);
+Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const float* dx);
+Status CheckSoftmaxArgs(int64_t rows, int64_t cols, const float* x, const float* y);
+
+namespace ref {
+void GeluSpan(int64_t n, const float* x, float* y);
+void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
+void SoftmaxRow(int64_t cols, const float* x, float* y);
+}  // namespace ref
+
+namespace avx2 {
+void GeluSpan(int64_t n, const float* x, float* y);
+void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
+void SoftmaxRow(int64_t cols, const float* x, float* y);
+}  // namespace avx2
+
+namespace avx512 {
+void GeluSpan(int64_t n, const float* x, float* y);
+void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
+void SoftmaxRow(int64_t cols, const float* x, float* y);
+}  // namespace avx512
+
+}  // namespace frugal
