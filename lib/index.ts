@@ -7,3 +7,8 @@ export { FrugalError, type ErrorCode } from './errors';
 export { Tensor, zeros, type DeviceName } from './tensor';
 export { info, setNumThreads, setIsa, isaLevels, type FrugalInfo, type IsaLevel } from './core';
 export { dp } from './dp';
+export {
+  layerNorm, layerNormAsync, layerNormBackward, layerNormBackwardAsync,
+  type LayerNormOptions, type LayerNormResult, type LayerNormSaved, type LayerNormGrads,
+} from './layer_norm';
+export { gelu, geluAsync, geluBackward, geluBackwardAsync, softmax, softmaxAsync } from './activation';

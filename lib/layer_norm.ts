@@ -1,0 +1,171 @@
+// LayerNorm over the last axis, forward and backward (CPU kernels with AVX2 /
+// AVX-512 fast paths, CUDA when the tensors live there).
+import { native } from './binding';
+import { callNative, callNativeAsync } from './call';
+import { FrugalError } from './errors';
+import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer } from './tensor';
+import { checkNumber, checkOptions, shapeText } from './validate';
+
+type Memory = Float32Array | DeviceBuffer;
+
+interface LayerNormNative {
+  layerNorm(x: Memory, gamma: Memory, beta: Memory, y: Memory, mean: Memory, rstd: Memory,
+    rows: number, cols: number, eps: number, async: boolean): unknown;
+  layerNormBackward(dy: Memory, x: Memory, gamma: Memory, mean: Memory, rstd: Memory, dx: Memory,
+    dGamma: Memory, dBeta: Memory, rows: number, cols: number, async: boolean): unknown;
+}
+
+/** Options of {@link layerNorm}. */
+export interface LayerNormOptions {
+  /** Added to the variance before the square root; finite and > 0 (as a float32). Default 1e-5. */
+  eps?: number;
+}
+
+/** What {@link layerNorm} returns. */
+export interface LayerNormResult {
+  /** The normalised output, shaped like x. */
+  y: Tensor;
+  /** Mean of each row, shaped like x without its last axis (saved for the backward). */
+  mean: Tensor;
+  /** 1/√(variance + eps) of each row (biased variance), shaped like mean. */
+  rstd: Tensor;
+}
+
+/** The row statistics the backward needs: {@link LayerNormResult} itself fits. */
+export interface LayerNormSaved {
+  mean: Tensor;
+  rstd: Tensor;
+}
+
+/** What {@link layerNormBackward} returns. */
+export interface LayerNormGrads {
+  /** Gradient with respect to x, shaped like x. */
+  dx: Tensor;
+  /** Gradient with respect to gamma, [C] (summed over all rows in a fixed order). */
+  dGamma: Tensor;
+  /** Gradient with respect to beta, [C]. */
+  dBeta: Tensor;
+}
+
+// x [..., C] with C >= 1: returns rows and C.
+function rowsAndCols(x: Tensor, name: string): { rows: number; cols: number } {
+  if (x.shape.length < 1 || x.shape[x.shape.length - 1] < 1) {
+    throw new FrugalError('E_SHAPE', `${name}: expected shape [..., C] with C >= 1, got ${shapeText(x.shape)}`);
+  }
+  const cols = x.shape[x.shape.length - 1];
+  return { rows: x.size / cols, cols };
+}
+
+function checkEps(value: unknown): number {
+  const eps = checkNumber(value, 'options.eps', { min: 0, open: true });
+  const f = Math.fround(eps);
+  if (!(f > 0 && Number.isFinite(f))) {
+    throw new FrugalError('E_RANGE', `options.eps: expected a value > 0 that is finite and nonzero as a float32, got ${eps}`);
+  }
+  return eps;
+}
+
+interface Prepared<R> {
+  run(async: boolean): unknown;
+  result: R;
+}
+
+function prepareForward(x: unknown, gamma: unknown, beta: unknown, options: unknown): Prepared<LayerNormResult> {
+  const tx = checkTensor(x, 'x');
+  const tg = checkTensor(gamma, 'gamma');
+  const tb = checkTensor(beta, 'beta');
+  const opts = checkOptions<LayerNormOptions>(options, 'options');
+  const eps = opts.eps === undefined ? 1e-5 : checkEps(opts.eps);
+  const { rows, cols } = rowsAndCols(tx, 'x');
+  checkDims(tg, 'gamma', [cols]);
+  checkDims(tb, 'beta', [cols]);
+  const device = commonDevice([[tx, 'x'], [tg, 'gamma'], [tb, 'beta']]);
+  const rowShape = tx.shape.slice(0, -1);
+  const result: LayerNormResult = {
+    y: zeros(tx.shape.slice(), device),
+    mean: zeros(rowShape, device),
+    rstd: zeros(rowShape, device),
+  };
+  const nat = native<LayerNormNative>();
+  return {
+    run: (async) => nat.layerNorm(tx.memory, tg.memory, tb.memory, result.y.memory, result.mean.memory,
+      result.rstd.memory, rows, cols, eps, async),
+    result,
+  };
+}
+
+function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown): Prepared<LayerNormGrads> {
+  const tdy = checkTensor(dy, 'dy');
+  const tx = checkTensor(x, 'x');
+  const tg = checkTensor(gamma, 'gamma');
+  const s = checkOptions<LayerNormSaved>(saved, 'saved');
+  const tm = checkTensor(s.mean, 'saved.mean');
+  const tr = checkTensor(s.rstd, 'saved.rstd');
+  const { rows, cols } = rowsAndCols(tx, 'x');
+  checkDims(tdy, 'dy', tx.shape);
+  checkDims(tg, 'gamma', [cols]);
+  const rowShape = tx.shape.slice(0, -1);
+  checkDims(tm, 'saved.mean', rowShape);
+  checkDims(tr, 'saved.rstd', rowShape);
+  const device = commonDevice([[tdy, 'dy'], [tx, 'x'], [tg, 'gamma'], [tm, 'saved.mean'], [tr, 'saved.rstd']]);
+  const result: LayerNormGrads = {
+    dx: zeros(tx.shape.slice(), device),
+    dGamma: zeros([cols], device),
+    dBeta: zeros([cols], device),
+  };
+  const nat = native<LayerNormNative>();
+  return {
+    run: (async) => nat.layerNormBackward(tdy.memory, tx.memory, tg.memory, tm.memory, tr.memory, result.dx.memory,
+      result.dGamma.memory, result.dBeta.memory, rows, cols, async),
+    result,
+  };
+}
+
+/**
+ * LayerNorm over the last axis: y = gamma ⊙ (x − mean)·rstd + beta with
+ * rstd = 1/√(var + eps) (biased variance), for x of shape [..., C] (any rank
+ * ≥ 1) and gamma, beta of shape [C]. Returns y with the row statistics the
+ * backward needs. Rows are independent; the result does not depend on the
+ * thread count.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (C = 0, gamma/beta not [C]),
+ *   E_RANGE (eps not finite and > 0), E_DEVICE (tensors on different devices).
+ * @example const { y, mean, rstd } = layerNorm(x, gamma, beta, { eps: 1e-6 });
+ */
+export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): LayerNormResult {
+  const p = prepareForward(x, gamma, beta, options);
+  callNative(() => p.run(false));
+  return p.result;
+}
+
+/** {@link layerNorm} on a worker thread; the inputs stay referenced until it settles. */
+export async function layerNormAsync(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): Promise<LayerNormResult> {
+  const p = prepareForward(x, gamma, beta, options);
+  await callNativeAsync(() => p.run(true) as Promise<unknown>);
+  return p.result;
+}
+
+/**
+ * Backward of {@link layerNorm}: given dy (shaped like x), the forward's input
+ * x, gamma and the saved row statistics (pass the forward's result, or any
+ * `{ mean, rstd }`), returns dx = rstd·(g − mean(g) − x̂·mean(g ⊙ x̂)) with
+ * g = gamma ⊙ dy and x̂ = (x − mean)·rstd, and dGamma = Σ dy ⊙ x̂, dBeta = Σ dy
+ * over all rows. The sums run in a fixed order: the result does not depend on
+ * the thread count.
+ * @throws FrugalError E_DTYPE, E_SHAPE (dy not shaped like x, gamma not [C],
+ *   mean/rstd not x's shape without the last axis), E_DEVICE.
+ * @example
+ * const fwd = layerNorm(x, gamma, beta);
+ * const { dx, dGamma, dBeta } = layerNormBackward(dy, x, gamma, fwd);
+ */
+export function layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved): LayerNormGrads {
+  const p = prepareBackward(dy, x, gamma, saved);
+  callNative(() => p.run(false));
+  return p.result;
+}
+
+/** {@link layerNormBackward} on a worker thread; the inputs stay referenced until it settles. */
+export async function layerNormBackwardAsync(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved): Promise<LayerNormGrads> {
+  const p = prepareBackward(dy, x, gamma, saved);
+  await callNativeAsync(() => p.run(true) as Promise<unknown>);
+  return p.result;
+}
