@@ -1,5 +1,349 @@
-// Per-sample clipping for DP-SGD: the `dp` namespace.
+// Per-sample clipping for DP-SGD: the `dp` namespace. Kernels (norms by Gram or
+// materialized, clip factors, the clipped sum as one weighted GEMM, clipRows, noise)
+// run natively on the CPU or CUDA; the RDP accountant is plain TypeScript (rdp.ts).
+import { randomBytes } from 'node:crypto';
+import { native } from '../binding';
+import { callNative, callNativeAsync } from '../call';
+import { FrugalError, describe } from '../errors';
+import { Tensor, checkTensor, commonDevice, type DeviceBuffer } from '../tensor';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
 import * as rdp from './rdp';
 
+type Mem = Float32Array | DeviceBuffer;
+
+interface DpNative {
+  dpLinearGradNorms(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, method: number, weight: Mem, bias: Mem | null, async: boolean): unknown;
+  dpClipFactors(norms: Mem, B: number, C: number, rule: number, factors: Mem, async: boolean): unknown;
+  dpClippedLinearGrad(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, factors: Mem, weight: Mem, bias: Mem | null, async: boolean): unknown;
+  dpClipRows(rows: Mem, B: number, p: number, C: number, rule: number, sum: Mem, factors: Mem, async: boolean): unknown;
+  dpAddNoise(t: Mem, n: number, std: number, seed: bigint, step: number, offset: number, secure: boolean, async: boolean): unknown;
+}
+
+const nat = () => native<DpNative>();
+
+/** How per-sample weight-gradient norms are computed. */
+export type NormMethod = 'auto' | 'gram' | 'materialize';
+/** Clip factor rule: 'abadi' min(1, C/(n + 1e-6)) or 'automatic' C/(n + 0.01) (Bu et al. 2022). */
+export type ClipRule = 'abadi' | 'automatic';
+
+const METHODS = ['auto', 'gram', 'materialize'] as const;
+const RULES = ['abadi', 'automatic'] as const;
+
+/** Options of {@link linearGradNorms}. */
+export interface LinearGradNormsOptions {
+  /** Also return the bias gradients' squared norms (default false). */
+  bias?: boolean;
+  /** 'gram' (⟨AAᵀ, GGᵀ⟩ per sample), 'materialize', or 'auto' (default: the cheaper by T²(din+dout) vs T·din·dout). */
+  method?: NormMethod;
+}
+
+/** Squared per-sample gradient norms of a linear layer. */
+export interface LinearGradNorms {
+  /** ‖GᵢᵀAᵢ‖²_F per sample, length B. */
+  weight: Float32Array;
+  /** ‖Σ_t g_it‖² per sample, when asked. */
+  bias?: Float32Array;
+}
+
+/** Options of {@link clippedLinearGrad}. */
+export interface ClippedLinearGradOptions {
+  /** Also return the clipped bias gradient sum (default false). */
+  bias?: boolean;
+}
+
+/** Options of {@link clipFactors} and {@link clipRows}. */
+export interface ClipOptions {
+  /** Default 'abadi'. */
+  rule?: ClipRule;
+}
+
+/** Options of {@link addNoise}: seeded (`seed`, `step`) or `secure`. */
+export interface NoiseOptions {
+  /** Standard deviation of the noise, σ·C for DP-SGD; finite and ≥ 0. */
+  std: number;
+  /** Stream seed (0 ≤ seed < 2⁶⁴); required unless `secure`. */
+  seed?: number | bigint;
+  /** Sub-stream (the training step), 0 ≤ step < 2³² (default 0). */
+  step?: number;
+  /** First draw of the stream to use (default 0): tensors of one step take disjoint ranges. */
+  offset?: number;
+  /** Seed from the OS CSPRNG (never exposed) and draw each value as the sum of four normals halved. */
+  secure?: boolean;
+}
+
+// ---- checks --------------------------------------------------------------------
+
+interface LinearShape {
+  B: number;
+  T: number;
+  din: number;
+  dout: number;
+}
+
+/** A [B,T,din] or [B,din] and G [B,T,dout] or [B,dout], same rank, same B and T. */
+function linearShape(A: Tensor, G: Tensor): LinearShape {
+  const rank = A.shape.length;
+  if (rank !== 2 && rank !== 3) throw new FrugalError('E_SHAPE', `A: expected shape [B, T, din] or [B, din], got ${shapeText(A.shape)}`);
+  if (G.shape.length !== rank) {
+    throw new FrugalError('E_SHAPE', `G: expected ${rank} dimensions like A ${shapeText(A.shape)}, got ${shapeText(G.shape)}`);
+  }
+  const B = A.shape[0];
+  const T = rank === 3 ? A.shape[1] : 1;
+  if (G.shape[0] !== B) throw new FrugalError('E_SHAPE', `G: expected batch size ${B} like A, got ${shapeText(G.shape)}`);
+  if (rank === 3 && G.shape[1] !== T) throw new FrugalError('E_SHAPE', `G: expected ${T} tokens like A, got ${shapeText(G.shape)}`);
+  return { B, T, din: A.shape[rank - 1], dout: G.shape[rank - 1] };
+}
+
+function checkC(C: unknown): number {
+  return checkNumber(C, 'C', { min: 0, max: 3.4e38 });
+}
+
+/** A Float32Array or number[] of length B, or a CPU/CUDA Tensor of shape [B]. */
+function factorsTensor(factors: unknown, B: number, device: 'cpu' | 'cuda'): Tensor {
+  let t: Tensor;
+  if (factors instanceof Tensor) t = factors;
+  else if (factors instanceof Float32Array || Array.isArray(factors)) t = Tensor.from(factors as Float32Array | number[], [(factors as ArrayLike<number>).length]);
+  else throw new FrugalError('E_DTYPE', `factors: expected a Float32Array, number[] or Tensor, got ${describe(factors)}`);
+  if (t.shape.length !== 1 || t.shape[0] !== B) {
+    throw new FrugalError('E_SHAPE', `factors: expected shape [${B}] (one per sample), got ${shapeText(t.shape)}`);
+  }
+  return t.device === device ? t : t.to(device);
+}
+
+function alloc(n: number, device: 'cpu' | 'cuda', shape: number[]): Tensor {
+  const host = Tensor.from(new Float32Array(n), shape);
+  return device === 'cpu' ? host : host.to(device);
+}
+
+const hostData = (t: Tensor): Float32Array => (t.device === 'cpu' ? t.data : t.to('cpu').data);
+
+// ---- one prepared call per op: `run(async)` calls native, `result()` builds the answer ----
+
+interface Prepared<R> {
+  run(async: boolean): unknown;
+  result(): R;
+}
+
+function sync<R>(p: Prepared<R>): R {
+  callNative(() => p.run(false));
+  return p.result();
+}
+
+async function later<R>(p: Prepared<R>): Promise<R> {
+  await callNativeAsync(() => p.run(true) as Promise<unknown>);
+  return p.result();
+}
+
+function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Prepared<LinearGradNorms> {
+  checkTensor(A, 'A');
+  checkTensor(G, 'G');
+  const o = checkOptions<LinearGradNormsOptions>(options, 'options');
+  const withBias = o.bias === undefined ? false : checkBool(o.bias, 'options.bias');
+  const method = o.method === undefined ? 'auto' : checkEnum(o.method, 'options.method', METHODS);
+  const device = commonDevice([[A, 'A'], [G, 'G']]);
+  const s = linearShape(A, G);
+  const weight = alloc(s.B, device, [s.B]);
+  const bias = withBias ? alloc(s.B, device, [s.B]) : undefined;
+  return {
+    run: (async) => nat().dpLinearGradNorms(A.memory, G.memory, s.B, s.T, s.din, s.dout, METHODS.indexOf(method), weight.memory, bias?.memory ?? null, async),
+    result: () => (bias ? { weight: hostData(weight), bias: hostData(bias) } : { weight: hostData(weight) }),
+  };
+}
+
+function prepareFactors(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Prepared<Float32Array> {
+  const c = checkC(C);
+  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options').rule ?? 'abadi', 'options.rule', RULES);
+  let t: Tensor;
+  if (norms instanceof Tensor) t = norms;
+  else if (norms instanceof Float32Array || Array.isArray(norms)) t = Tensor.from(norms, [norms.length]);
+  else throw new FrugalError('E_DTYPE', `norms: expected a Float32Array, number[] or Tensor, got ${describe(norms)}`);
+  if (t.shape.length !== 1) throw new FrugalError('E_SHAPE', `norms: expected shape [B], got ${shapeText(t.shape)}`);
+  const B = t.shape[0];
+  const out = alloc(B, t.device, [B]);
+  return {
+    run: (async) => nat().dpClipFactors(t.memory, B, c, RULES.indexOf(rule), out.memory, async),
+    result: () => hostData(out),
+  };
+}
+
+function prepareClipped(
+  A: Tensor,
+  G: Tensor,
+  factors: Float32Array | number[] | Tensor,
+  options?: ClippedLinearGradOptions,
+): Prepared<{ weight: Tensor; bias?: Tensor }> {
+  checkTensor(A, 'A');
+  checkTensor(G, 'G');
+  const o = checkOptions<ClippedLinearGradOptions>(options, 'options');
+  const withBias = o.bias === undefined ? false : checkBool(o.bias, 'options.bias');
+  const device = commonDevice([[A, 'A'], [G, 'G']]);
+  const s = linearShape(A, G);
+  const f = factorsTensor(factors, s.B, device);
+  const weight = alloc(s.dout * s.din, device, [s.dout, s.din]);
+  const bias = withBias ? alloc(s.dout, device, [s.dout]) : undefined;
+  const empty = s.B * s.T === 0 || s.dout === 0;
+  return {
+    // An empty batch is a valid step: the (already zero) outputs are the sum.
+    run: (async) =>
+      empty && device === 'cuda'
+        ? async
+          ? Promise.resolve()
+          : undefined
+        : nat().dpClippedLinearGrad(A.memory, G.memory, s.B, s.T, s.din, s.dout, f.memory, weight.memory, bias?.memory ?? null, async),
+    result: () => (bias ? { weight, bias } : { weight }),
+  };
+}
+
+function prepareRows(rows: Tensor, C: number, options?: ClipOptions): Prepared<{ sum: Tensor; factors: Float32Array }> {
+  checkTensor(rows, 'rows');
+  const c = checkC(C);
+  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options').rule ?? 'abadi', 'options.rule', RULES);
+  if (rows.shape.length !== 2) throw new FrugalError('E_SHAPE', `rows: expected shape [B, p], got ${shapeText(rows.shape)}`);
+  const [B, p] = rows.shape;
+  const sum = alloc(p, rows.device, [p]);
+  const factors = alloc(B, rows.device, [B]);
+  const empty = B === 0 || p === 0;
+  return {
+    run: (async) =>
+      empty && rows.device === 'cuda'
+        ? async
+          ? Promise.resolve()
+          : undefined
+        : nat().dpClipRows(rows.memory, B, p, c, RULES.indexOf(rule), sum.memory, factors.memory, async),
+    result: () => ({ sum, factors: hostData(factors) }),
+  };
+}
+
+function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
+  checkTensor(t, 't');
+  const o = checkOptions<NoiseOptions>(options, 'options');
+  if (options === undefined) throw new FrugalError('E_CONFIG', 'options: expected { std, seed, step } or { std, secure: true }, got undefined');
+  const std = checkNumber(o.std, 'options.std', { min: 0, max: 3.4e38 });
+  const step = o.step === undefined ? 0 : checkU32(o.step, 'options.step');
+  const offset = o.offset === undefined ? 0 : checkInt(o.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER);
+  const secure = o.secure === undefined ? false : checkBool(o.secure, 'options.secure');
+  if (secure && o.seed !== undefined) {
+    throw new FrugalError('E_CONFIG', 'options.seed: a secure draw takes its seed from the OS CSPRNG; give secure: true or a seed, not both');
+  }
+  if (!secure && o.seed === undefined) throw new FrugalError('E_CONFIG', 'options.seed: expected a seed (or secure: true), got undefined');
+  // The secure seed lives only in this closure and the native call; it is never returned.
+  const seed = secure ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
+  return {
+    run: (async) => nat().dpAddNoise(t.memory, t.size, std, seed, step, offset, secure, async),
+    result: () => t,
+  };
+}
+
+// ---- public API -------------------------------------------------------------------
+
+/**
+ * Per-sample squared gradient norms of a linear layer y = A·Wᵀ + b from its inputs A
+ * [B, T, din] (or [B, din]) and output gradients G [B, T, dout] (or [B, dout]), without
+ * forming per-sample gradients unless `method: 'materialize'` (or 'auto' finds it cheaper).
+ * @example const { weight, bias } = dp.linearGradNorms(A, G, { bias: true });
+ */
+export function linearGradNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): LinearGradNorms {
+  return sync(prepareNorms(A, G, options));
+}
+/** {@link linearGradNorms} on a worker thread. */
+export function linearGradNormsAsync(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Promise<LinearGradNorms> {
+  return later(prepareNorms(A, G, options));
+}
+
+/**
+ * Clip factors from per-sample L2 norms (summed over all of a sample's parameters,
+ * see {@link sampleNorms}): 'abadi' min(1, C/(n + 1e-6)) or 'automatic' C/(n + 0.01).
+ */
+export function clipFactors(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Float32Array {
+  return sync(prepareFactors(norms, C, options));
+}
+/** {@link clipFactors} on a worker thread. */
+export function clipFactorsAsync(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Promise<Float32Array> {
+  return later(prepareFactors(norms, C, options));
+}
+
+/**
+ * Per-sample L2 norms over several parameter groups: √(Σ_groups squared[i]).
+ * @example dp.sampleNorms(n1.weight, n1.bias!, n2.weight)
+ */
+export function sampleNorms(...squared: Float32Array[]): Float32Array {
+  if (squared.length === 0) throw new FrugalError('E_CONFIG', 'squared: expected at least one Float32Array of squared norms');
+  const B = squared[0]?.length;
+  squared.forEach((s, g) => {
+    if (!(s instanceof Float32Array)) throw new FrugalError('E_DTYPE', `squared[${g}]: expected a Float32Array, got ${describe(s)}`);
+    if (s.length !== B) throw new FrugalError('E_SHAPE', `squared[${g}]: expected length ${B} like squared[0], got ${s.length}`);
+  });
+  const out = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    let sum = 0;
+    for (const s of squared) sum += s[i];
+    out[i] = Math.sqrt(sum);
+  }
+  return out;
+}
+
+/**
+ * The clipped sum Σᵢ cᵢ GᵢᵀAᵢ ([dout, din]) and, with `bias`, Σᵢ cᵢ Σ_t g_it ([dout]), as one
+ * weighted GEMM over all B·T rows (never one gradient per sample). Outputs are on A's device.
+ */
+export function clippedLinearGrad(
+  A: Tensor,
+  G: Tensor,
+  factors: Float32Array | number[] | Tensor,
+  options?: ClippedLinearGradOptions,
+): { weight: Tensor; bias?: Tensor } {
+  return sync(prepareClipped(A, G, factors, options));
+}
+/** {@link clippedLinearGrad} on a worker thread. */
+export function clippedLinearGradAsync(
+  A: Tensor,
+  G: Tensor,
+  factors: Float32Array | number[] | Tensor,
+  options?: ClippedLinearGradOptions,
+): Promise<{ weight: Tensor; bias?: Tensor }> {
+  return later(prepareClipped(A, G, factors, options));
+}
+
+/**
+ * Clips per-sample vectors rows [B, p] (e.g. SLaSh's per-sample ∂z) to norm C and sums
+ * them: sum [p] = Σᵢ cᵢ rowᵢ, with the factors.
+ */
+export function clipRows(rows: Tensor, C: number, options?: ClipOptions): { sum: Tensor; factors: Float32Array } {
+  return sync(prepareRows(rows, C, options));
+}
+/** {@link clipRows} on a worker thread. */
+export function clipRowsAsync(rows: Tensor, C: number, options?: ClipOptions): Promise<{ sum: Tensor; factors: Float32Array }> {
+  return later(prepareRows(rows, C, options));
+}
+
+/**
+ * Adds N(0, std²) noise to `t` in place and returns it. Seeded: t[e] takes element
+ * offset + e of stream (seed, sub = step, tag 3). Secure: a fresh seed from the OS CSPRNG (never exposed),
+ * and each value is (z₄ₑ + z₄ₑ₊₁ + z₄ₑ₊₂ + z₄ₑ₊₃)/2 from four consecutive elements of the
+ * stream, still N(0, 1), so no single Box–Muller output can be read back.
+ * @example dp.addNoise(grad, { std: sigma * C, seed: 42, step })
+ */
+export function addNoise(t: Tensor, options: NoiseOptions): Tensor {
+  return sync(prepareNoise(t, options));
+}
+/** {@link addNoise} on a worker thread. */
+export function addNoiseAsync(t: Tensor, options: NoiseOptions): Promise<Tensor> {
+  return later(prepareNoise(t, options));
+}
+
 /** Differential privacy: per-sample clipping kernels, noise and the RDP accountant. */
-export const dp = { rdp };
+export const dp = {
+  linearGradNorms,
+  linearGradNormsAsync,
+  clipFactors,
+  clipFactorsAsync,
+  sampleNorms,
+  clippedLinearGrad,
+  clippedLinearGradAsync,
+  clipRows,
+  clipRowsAsync,
+  addNoise,
+  addNoiseAsync,
+  /** RDP accountant: `epsilon`, `noiseMultiplier`, `rdp`, `DEFAULT_ORDERS`. */
+  rdp,
+};

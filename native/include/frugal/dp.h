@@ -45,18 +45,19 @@ Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const fl
 Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule,
                 float* sum, float* factors);
 
-// t[0..n) += std · noise, noise element e from stream `id` (tag kTagDpNoise):
-//   secure = false: element e of the stream;
-//   secure = true:  (elements 4e, 4e+1, 4e+2, 4e+3 summed) / 2, still N(0, 1), so that no
-//                   single Box–Muller draw can be read back from the low bits (Mironov 2012).
-Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, bool secure);
+// t[0..n) += std · noise, where t[e] takes draw d = offset + e of stream `id` (tag kTagDpNoise):
+//   secure = false: draw d is element d of the stream;
+//   secure = true:  draw d is (elements 4d, 4d+1, 4d+2, 4d+3 summed) / 2, still N(0, 1), so
+//                   that no single Box–Muller output can be read back from the low bits.
+// `offset` lets several tensors of one step take disjoint ranges of one stream.
+Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure);
 
 // Scalar references (the oracles of the tests): double accumulation, CPU memory.
 Status LinearGradNormsReference(const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq);
 Status ClippedLinearGradReference(const LinearGradParams& p, const float* factors, float* weight, float* bias);
 Status ClipRowsReference(const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
                          float* factors);
-Status AddNoiseReference(float* t, int64_t n, float std, StreamId id, bool secure);
+Status AddNoiseReference(float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure);
 float ClipFactor(float norm, float C, ClipRule rule);
 
 #ifdef FRUGAL_WITH_CUDA

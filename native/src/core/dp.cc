@@ -217,7 +217,7 @@ Status ClipRowsCpu(const float* rows, int64_t B, int64_t p, float C, ClipRule ru
   return Status::Ok();
 }
 
-Status NoiseCpu(float* t, int64_t n, float std, StreamId id, bool secure) {
+Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   const int64_t per = secure ? 4 : 1;
   const int64_t tasks = (n + kNoiseChunk - 1) / kNoiseChunk;
@@ -226,7 +226,7 @@ Status NoiseCpu(float* t, int64_t n, float std, StreamId id, bool secure) {
   ParallelFor(tasks, [&](int64_t task) {
     float z[4 * kNoiseChunk];
     const int64_t e0 = task * kNoiseChunk, len = std::min(kNoiseChunk, n - e0);
-    Status s = RandomNormal(cpu, id, static_cast<uint64_t>(e0 * per), len * per, 1.0f, z);
+    Status s = RandomNormal(cpu, id, (offset + static_cast<uint64_t>(e0)) * per, len * per, 1.0f, z);
     if (!s.ok()) {
       status[task] = s;
       return;
@@ -319,14 +319,14 @@ Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p,
   return CudaSynchronize(ctx.stream);
 }
 
-Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id, bool secure) {
+Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
   const int64_t per = secure ? 4 : 1;
   const int64_t chunk = std::min<int64_t>(n, kMaxRegion / per);
   DeviceBuffer z;
   FRUGAL_RETURN_IF_ERROR(z.Allocate(chunk * per));
   for (int64_t e0 = 0; e0 < n; e0 += chunk) {
     const int64_t len = std::min(chunk, n - e0);
-    FRUGAL_RETURN_IF_ERROR(RandomCuda(RandomKind::kNormal, id, static_cast<uint64_t>(e0 * per), len * per, 1.0f,
+    FRUGAL_RETURN_IF_ERROR(RandomCuda(RandomKind::kNormal, id, (offset + static_cast<uint64_t>(e0)) * per, len * per, 1.0f,
                                       z.get(), ctx.stream));
     FRUGAL_RETURN_IF_ERROR(DpAddScaledCuda(t + e0, z.get(), len, std, secure, ctx.stream));
   }
@@ -427,19 +427,19 @@ Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, flo
   return ClipRowsCpu(rows, B, p, C, rule, sum, factors);
 }
 
-Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, bool secure) {
+Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
   if (!(std >= 0) || !std::isfinite(std)) return Status::Range("std: expected a finite number >= 0, got " + std::to_string(std));
   if (n < 0) return Status::Shape("t: expected n >= 0");
   if (n == 0) return Status::Ok();
   if (!t) return Status::Shape("dp: t is null");
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
-    return NoiseCuda(ctx, t, n, std, id, secure);
+    return NoiseCuda(ctx, t, n, std, id, offset, secure);
 #else
     return NotCompiled();
 #endif
   }
-  return NoiseCpu(t, n, std, id, secure);
+  return NoiseCpu(t, n, std, id, offset, secure);
 }
 
 }  // namespace frugal

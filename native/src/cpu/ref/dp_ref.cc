@@ -122,10 +122,10 @@ Status ClipRowsReference(const float* rows, int64_t B, int64_t p, float C, ClipR
   return Status::Ok();
 }
 
-Status AddNoiseReference(float* t, int64_t n, float std, StreamId id, bool secure) {
+Status AddNoiseReference(float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
   const int64_t per = secure ? 4 : 1;
   std::vector<float> z(static_cast<size_t>(n * per));
-  RandomNormalReference(id, 0, n * per, 1.0f, z.data());
+  RandomNormalReference(id, offset * per, n * per, 1.0f, z.data());
   for (int64_t e = 0; e < n; ++e) {
     const float draw = secure ? 0.5f * ((z[4 * e] + z[4 * e + 1]) + (z[4 * e + 2] + z[4 * e + 3])) : z[e];
     t[e] = std::fma(std, draw, t[e]);

@@ -1,0 +1,217 @@
+// PrivacyEngine: DP-SGD orchestration over the dp kernels. Per step: Poisson-sampled
+// batch → per-sample norms of every parameter group → clip factors from the total norm →
+// clipped sums (one weighted GEMM per linear layer) → Gaussian noise N(0, (σC)²) → divided
+// by the expected batch size qN; ε is tracked by the RDP accountant and a step that would
+// exceed the budget is refused before anything is computed.
+import { randomBytes } from 'node:crypto';
+import { FrugalError, describe } from '../errors';
+import { Tensor, checkTensor } from '../tensor';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed } from '../validate';
+import { addNoise, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
+import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
+
+/** Options of {@link PrivacyEngine}. */
+export interface PrivacyEngineOptions {
+  /** Number of examples N in the private dataset. */
+  datasetSize: number;
+  /** Poisson sampling rate q in (0, 1]: each example joins a step's batch with probability q. */
+  sampleRate: number;
+  /** Noise multiplier σ ≥ 0 (noise std = σ·maxGradNorm); 0 gives no privacy (ε = ∞), for debugging only. */
+  noiseMultiplier: number;
+  /** Clipping norm C ≥ 0 over all of a sample's parameters. */
+  maxGradNorm: number;
+  /** δ of the (ε, δ) guarantee, in (0, 1); well below 1/N (1e-5 is common). */
+  delta: number;
+  /** Refuse any step after which ε would exceed this (default: no budget). */
+  epsilonBudget?: number;
+  /** Seed of the Poisson sampling and of the noise (default: from the OS CSPRNG, never exposed). */
+  seed?: number | bigint;
+  /** Draw the noise with a fresh OS CSPRNG seed per call, each value the sum of four normals halved. */
+  secure?: boolean;
+  /** Clip factor rule (default 'abadi'). */
+  rule?: ClipRule;
+}
+
+/**
+ * One parameter group's per-sample inputs for a step: a linear layer (inputs A [B, T, din]
+ * or [B, din], output gradients G [B, T, dout] or [B, dout], with or without bias), or
+ * per-sample gradient vectors `rows` [B, p] (e.g. SLaSh's per-sample ∂z).
+ */
+export type StepGroup = { A: Tensor; G: Tensor; bias?: boolean } | { rows: Tensor };
+
+/** The private gradient of one group: linear layers give weight (and bias), rows give `sum` [p]. */
+export interface PrivateGrad {
+  weight?: Tensor;
+  bias?: Tensor;
+  sum?: Tensor;
+}
+
+/** What {@link PrivacyEngine.step} returns. */
+export interface StepResult {
+  /** Noisy clipped gradients divided by qN, one per group, in the order given. */
+  grads: PrivateGrad[];
+  /** ε after this step. */
+  epsilon: number;
+  /** Steps taken so far (this one included). */
+  steps: number;
+  /** Clip factors of the batch's samples. */
+  factors: Float32Array;
+}
+
+// A 32-bit integer hash (xor-shift-multiply rounds) for counter-based Poisson sampling:
+// example i of step s joins when hash(seed, s, i) / 2³² < q, independent of call order.
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/**
+ * DP-SGD with Poisson sampling, per-sample clipping without per-sample gradients, noise
+ * and an RDP accountant. Typical loop:
+ * @example
+ * const engine = new PrivacyEngine({ datasetSize: 60000, sampleRate: 256 / 60000, noiseMultiplier: 1.1, maxGradNorm: 1, delta: 1e-5, epsilonBudget: 3 });
+ * const batch = engine.sampleBatch();            // indices of this step's examples (may be empty)
+ * // forward/backward on `batch`, keeping each linear layer's A and G
+ * const { grads, epsilon } = engine.step([{ A: a1, G: g1, bias: true }, { A: a2, G: g2 }]);
+ */
+export class PrivacyEngine {
+  /** The options, checked. */
+  readonly datasetSize: number;
+  readonly sampleRate: number;
+  readonly noiseMultiplier: number;
+  readonly maxGradNorm: number;
+  readonly delta: number;
+  readonly epsilonBudget: number;
+  private readonly secure: boolean;
+  private readonly rule: ClipRule;
+  private readonly seed: bigint;
+  private readonly rdpPerStep: number[];
+  private stepCount = 0;
+
+  constructor(options: PrivacyEngineOptions) {
+    const o = checkOptions<PrivacyEngineOptions>(options, 'options');
+    this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, Number.MAX_SAFE_INTEGER);
+    this.sampleRate = checkQ(o.sampleRate, 'options.sampleRate');
+    this.noiseMultiplier = checkNumber(o.noiseMultiplier, 'options.noiseMultiplier', { min: 0 });
+    this.maxGradNorm = checkNumber(o.maxGradNorm, 'options.maxGradNorm', { min: 0, max: 3.4e38 });
+    this.delta = checkDelta(o.delta, 'options.delta');
+    this.epsilonBudget =
+      o.epsilonBudget === undefined ? Infinity : checkNumber(o.epsilonBudget, 'options.epsilonBudget', { min: 0, max: Infinity, open: true });
+    this.secure = o.secure === undefined ? false : checkBool(o.secure, 'options.secure');
+    this.rule = checkEnum(o.rule ?? 'abadi', 'options.rule', ['abadi', 'automatic'] as const);
+    this.seed = o.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
+    // Every step is the same mechanism: its RDP per order, once; composition multiplies.
+    this.rdpPerStep =
+      this.noiseMultiplier === 0
+        ? DEFAULT_ORDERS.map(() => Infinity)
+        : rdp({ q: this.sampleRate, sigma: this.noiseMultiplier, steps: 1, orders: [...DEFAULT_ORDERS] });
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** ε spent so far (0 before the first step). */
+  get epsilon(): number {
+    return this.epsilonAfter(this.stepCount);
+  }
+
+  private epsilonAfter(steps: number): number {
+    if (steps === 0) return 0;
+    let best = Infinity;
+    DEFAULT_ORDERS.forEach((a, i) => {
+      const eps = steps * this.rdpPerStep[i] - (Math.log(this.delta) + Math.log(a)) / (a - 1) + Math.log((a - 1) / a);
+      best = Math.min(best, eps);
+    });
+    return Math.max(0, best);
+  }
+
+  /**
+   * The indices of the examples in the next step's Poisson batch (each with probability q,
+   * reproducible from the seed and the step number). An empty batch is a valid step.
+   */
+  sampleBatch(): Int32Array {
+    const lo = Number(this.seed & 0xffffffffn);
+    const hi = Number(this.seed >> 32n);
+    const key = mix32(lo ^ mix32(hi ^ mix32(this.stepCount + 0x9e3779b9)));
+    const threshold = this.sampleRate * 2 ** 32;
+    const picked: number[] = [];
+    for (let i = 0; i < this.datasetSize; i++) {
+      if (mix32(key ^ mix32(i)) < threshold) picked.push(i);
+    }
+    return Int32Array.from(picked);
+  }
+
+  /**
+   * One private step over the groups of the sampled batch (all with the same B). Refuses
+   * (E_RANGE, nothing computed) when ε after the step would exceed the budget.
+   */
+  step(groups: StepGroup[]): StepResult {
+    if (!Array.isArray(groups)) throw new FrugalError('E_DTYPE', `groups: expected an array of { A, G, bias? } or { rows }, got ${describe(groups)}`);
+    const next = this.epsilonAfter(this.stepCount + 1);
+    if (next > this.epsilonBudget) {
+      throw new FrugalError(
+        'E_RANGE',
+        `privacy budget exhausted: step ${this.stepCount + 1} would bring ε to ${next.toFixed(4)} > budget ${this.epsilonBudget} ` +
+          `(δ = ${this.delta}, ε now ${this.epsilon.toFixed(4)})`,
+      );
+    }
+    // Linear layers as they are; per-sample rows [B, p] as a layer with G = 1 (dout = 1):
+    // ‖1·rowᵢ‖ = ‖rowᵢ‖ and Σᵢ cᵢ·1ᵀ·rowᵢ = Σᵢ cᵢ rowᵢ, the same kernels.
+    let B = -1;
+    const layers = groups.map((g, k) => {
+      const name = `groups[${k}]`;
+      if (g === null || typeof g !== 'object') throw new FrugalError('E_DTYPE', `${name}: expected { A, G, bias? } or { rows }, got ${describe(g)}`);
+      let A: Tensor, G: Tensor, bias: boolean, rows: boolean;
+      if ('rows' in g) {
+        A = checkTensor(g.rows, `${name}.rows`);
+        if (A.shape.length !== 2) throw new FrugalError('E_SHAPE', `${name}.rows: expected shape [B, p], got [${A.shape.join(', ')}]`);
+        const ones = Tensor.from(new Float32Array(A.shape[0]).fill(1), [A.shape[0], 1]);
+        G = A.device === 'cpu' ? ones : ones.to(A.device);
+        bias = false;
+        rows = true;
+      } else {
+        A = checkTensor(g.A, `${name}.A`);
+        G = checkTensor(g.G, `${name}.G`);
+        bias = g.bias === undefined ? false : checkBool(g.bias, `${name}.bias`);
+        rows = false;
+      }
+      const b = A.shape[0];
+      if (B >= 0 && b !== B) throw new FrugalError('E_SHAPE', `${name}: expected batch size ${B} like groups[0], got ${b}`);
+      B = b;
+      return { A, G, bias, rows };
+    });
+    if (B < 0) throw new FrugalError('E_CONFIG', 'groups: expected at least one parameter group');
+    const squared: Float32Array[] = [];
+    for (const l of layers) {
+      const n = linearGradNorms(l.A, l.G, { bias: l.bias });
+      squared.push(n.weight);
+      if (n.bias) squared.push(n.bias);
+    }
+    const factors = clipFactors(sampleNorms(...squared), this.maxGradNorm, { rule: this.rule });
+    // Dividing by qN is folded into the factors and the noise std (no extra pass).
+    const scale = 1 / (this.sampleRate * this.datasetSize);
+    const scaled = factors.map((c) => c * scale);
+    const std = this.noiseMultiplier * this.maxGradNorm * scale;
+    let offset = 0;
+    const noisy = (t: Tensor): Tensor => {
+      if (this.secure) return addNoise(t, { std, secure: true });
+      // One stream per step (sub = step); tensors take consecutive ranges of it.
+      addNoise(t, { std, seed: this.seed, step: this.stepCount, offset });
+      offset += t.size;
+      return t;
+    };
+    const grads = layers.map((l): PrivateGrad => {
+      const g = clippedLinearGrad(l.A, l.G, scaled, { bias: l.bias });
+      if (l.rows) return { sum: noisy(g.weight.reshape([l.A.shape[1]])) };
+      return g.bias ? { weight: noisy(g.weight), bias: noisy(g.bias) } : { weight: noisy(g.weight) };
+    });
+    this.stepCount += 1;
+    return { grads, epsilon: this.epsilon, steps: this.stepCount, factors };
+  }
+}
