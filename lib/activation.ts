@@ -3,8 +3,9 @@
 import { native } from './binding';
 import { callNative, callNativeAsync } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer } from './tensor';
-import { shapeText } from './validate';
+import { outputTensor } from './layer_norm';
+import { Tensor, checkDims, checkTensor, commonDevice, type DeviceBuffer } from './tensor';
+import { checkOptions, shapeText } from './validate';
 
 type Memory = Float32Array | DeviceBuffer;
 
@@ -14,36 +15,49 @@ interface ActivationNative {
   softmax(x: Memory, y: Memory, rows: number, cols: number, async: boolean): unknown;
 }
 
+/** Options of the activation ops. */
+export interface ActivationOptions {
+  /**
+   * Where to write the result (shaped like x, on x's device) instead of a new
+   * tensor; it may be x (or dy) itself. Saves an allocation per call in loops.
+   */
+  out?: Tensor;
+}
+
+function outOption(options: unknown, shape: readonly number[], device: 'cpu' | 'cuda'): Tensor {
+  return outputTensor(checkOptions<ActivationOptions>(options, 'options').out, 'options.out', shape, device);
+}
+
 interface Prepared {
   run(async: boolean): unknown;
   result: Tensor;
 }
 
-function prepareGelu(x: unknown): Prepared {
+function prepareGelu(x: unknown, options: unknown): Prepared {
   const tx = checkTensor(x, 'x');
-  const y = zeros(tx.shape.slice(), tx.device);
+  const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.gelu(tx.memory, y.memory, tx.size, async), result: y };
 }
 
-function prepareGeluBackward(x: unknown, dy: unknown): Prepared {
+function prepareGeluBackward(x: unknown, dy: unknown, options: unknown): Prepared {
   const tx = checkTensor(x, 'x');
   const tdy = checkTensor(dy, 'dy');
   checkDims(tdy, 'dy', tx.shape);
   const device = commonDevice([[tx, 'x'], [tdy, 'dy']]);
-  const dx = zeros(tx.shape.slice(), device);
+  const dx = outOption(options, tx.shape, device);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.geluBackward(tx.memory, tdy.memory, dx.memory, tx.size, async), result: dx };
 }
 
-function prepareSoftmax(x: unknown): Prepared {
+function prepareSoftmax(x: unknown, options: unknown): Prepared {
   const tx = checkTensor(x, 'x');
   if (tx.shape.length < 1) {
     throw new FrugalError('E_SHAPE', `x: expected shape [..., C] (rank >= 1), got ${shapeText(tx.shape)}`);
   }
   const cols = tx.shape[tx.shape.length - 1];
   const rows = cols === 0 ? 0 : tx.size / cols;
-  const y = zeros(tx.shape.slice(), tx.device);
+  const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.softmax(tx.memory, y.memory, rows, cols, async), result: y };
 }
@@ -61,46 +75,46 @@ async function later(p: Prepared): Promise<Tensor> {
 /**
  * Exact GELU, elementwise: y = x·Φ(x) = ½x(1 + erf(x/√2)), any shape. The
  * fast paths are within about 1e-6 absolute (2e-6 relative) of the float64
- * formula. Returns a new tensor.
- * @throws FrugalError E_DTYPE (not a Tensor).
+ * formula. Returns a new tensor, or `options.out` filled.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE/E_DEVICE (bad out).
  * @example const y = gelu(Tensor.from([-1, 0, 1], [3]));
  */
-export function gelu(x: Tensor): Tensor {
-  return sync(prepareGelu(x));
+export function gelu(x: Tensor, options?: ActivationOptions): Tensor {
+  return sync(prepareGelu(x, options));
 }
 
 /** {@link gelu} on a worker thread; the input stays referenced until it settles. */
-export async function geluAsync(x: Tensor): Promise<Tensor> {
-  return later(prepareGelu(x));
+export async function geluAsync(x: Tensor, options?: ActivationOptions): Promise<Tensor> {
+  return later(prepareGelu(x, options));
 }
 
 /**
  * Backward of {@link gelu}: dx = dy·(Φ(x) + x·φ(x)) for x the forward's input
- * and dy shaped like x. Returns dx.
- * @throws FrugalError E_DTYPE, E_SHAPE (dy not shaped like x), E_DEVICE.
+ * and dy shaped like x. Returns dx (a new tensor, or `options.out` filled).
+ * @throws FrugalError E_DTYPE, E_SHAPE (dy or out not shaped like x), E_DEVICE.
  */
-export function geluBackward(x: Tensor, dy: Tensor): Tensor {
-  return sync(prepareGeluBackward(x, dy));
+export function geluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions): Tensor {
+  return sync(prepareGeluBackward(x, dy, options));
 }
 
 /** {@link geluBackward} on a worker thread; the inputs stay referenced until it settles. */
-export async function geluBackwardAsync(x: Tensor, dy: Tensor): Promise<Tensor> {
-  return later(prepareGeluBackward(x, dy));
+export async function geluBackwardAsync(x: Tensor, dy: Tensor, options?: ActivationOptions): Promise<Tensor> {
+  return later(prepareGeluBackward(x, dy, options));
 }
 
 /**
  * Softmax over the last axis of x [..., C] (rank ≥ 1): each row's maximum is
  * subtracted first, so large finite values never overflow; −Infinity entries
  * get 0 (masking). A row holding NaN or +Infinity, or only −Infinity, comes
- * out NaN. Returns a new tensor.
- * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (rank 0).
+ * out NaN. Returns a new tensor, or `options.out` filled.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (rank 0, bad out), E_DEVICE.
  * @example const p = softmax(logits); // logits [batch, classes]
  */
-export function softmax(x: Tensor): Tensor {
-  return sync(prepareSoftmax(x));
+export function softmax(x: Tensor, options?: ActivationOptions): Tensor {
+  return sync(prepareSoftmax(x, options));
 }
 
 /** {@link softmax} on a worker thread; the input stays referenced until it settles. */
-export async function softmaxAsync(x: Tensor): Promise<Tensor> {
-  return later(prepareSoftmax(x));
+export async function softmaxAsync(x: Tensor, options?: ActivationOptions): Promise<Tensor> {
+  return later(prepareSoftmax(x, options));
 }

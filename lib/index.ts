@@ -10,6 +10,8 @@ export { dp } from './dp';
 export { PrivacyEngine, type PrivacyEngineOptions, type StepGroup, type StepResult, type PrivateGrad } from './dp/privacy_engine';
 export {
   layerNorm, layerNormAsync, layerNormBackward, layerNormBackwardAsync,
-  type LayerNormOptions, type LayerNormResult, type LayerNormSaved, type LayerNormGrads,
+  type LayerNormOptions, type LayerNormBackwardOptions, type LayerNormResult, type LayerNormSaved, type LayerNormGrads,
 } from './layer_norm';
-export { gelu, geluAsync, geluBackward, geluBackwardAsync, softmax, softmaxAsync } from './activation';
+export {
+  gelu, geluAsync, geluBackward, geluBackwardAsync, softmax, softmaxAsync, type ActivationOptions,
+} from './activation';

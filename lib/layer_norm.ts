@@ -3,7 +3,7 @@
 import { native } from './binding';
 import { callNative, callNativeAsync } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer } from './tensor';
+import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer, type DeviceName } from './tensor';
 import { checkNumber, checkOptions, shapeText } from './validate';
 
 type Memory = Float32Array | DeviceBuffer;
@@ -19,6 +19,17 @@ interface LayerNormNative {
 export interface LayerNormOptions {
   /** Added to the variance before the square root; finite and > 0 (as a float32). Default 1e-5. */
   eps?: number;
+  /**
+   * Where to write y (shaped like x, on x's device) instead of a new tensor; it
+   * may be x itself. Saves an allocation per call in loops.
+   */
+  out?: Tensor;
+}
+
+/** Options of {@link layerNormBackward}. */
+export interface LayerNormBackwardOptions {
+  /** Where to write dx (shaped like x) instead of a new tensor; it may be dy itself. */
+  out?: Tensor;
 }
 
 /** What {@link layerNorm} returns. */
@@ -65,6 +76,20 @@ function checkEps(value: unknown): number {
   return eps;
 }
 
+/**
+ * @internal The caller's `out` tensor after checks (shape, device), or a new
+ * zero tensor when none is given. Shared with the activation module.
+ */
+export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName): Tensor {
+  if (out === undefined) return zeros(shape.slice(), device);
+  const t = checkTensor(out, name);
+  checkDims(t, name, shape);
+  if (t.device !== device) {
+    throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like the inputs, got one on '${t.device}'`);
+  }
+  return t;
+}
+
 interface Prepared<R> {
   run(async: boolean): unknown;
   result: R;
@@ -82,7 +107,7 @@ function prepareForward(x: unknown, gamma: unknown, beta: unknown, options: unkn
   const device = commonDevice([[tx, 'x'], [tg, 'gamma'], [tb, 'beta']]);
   const rowShape = tx.shape.slice(0, -1);
   const result: LayerNormResult = {
-    y: zeros(tx.shape.slice(), device),
+    y: outputTensor(opts.out, 'options.out', tx.shape, device),
     mean: zeros(rowShape, device),
     rstd: zeros(rowShape, device),
   };
@@ -94,7 +119,7 @@ function prepareForward(x: unknown, gamma: unknown, beta: unknown, options: unkn
   };
 }
 
-function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown): Prepared<LayerNormGrads> {
+function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown, options: unknown): Prepared<LayerNormGrads> {
   const tdy = checkTensor(dy, 'dy');
   const tx = checkTensor(x, 'x');
   const tg = checkTensor(gamma, 'gamma');
@@ -108,8 +133,9 @@ function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown
   checkDims(tm, 'saved.mean', rowShape);
   checkDims(tr, 'saved.rstd', rowShape);
   const device = commonDevice([[tdy, 'dy'], [tx, 'x'], [tg, 'gamma'], [tm, 'saved.mean'], [tr, 'saved.rstd']]);
+  const opts = checkOptions<LayerNormBackwardOptions>(options, 'options');
   const result: LayerNormGrads = {
-    dx: zeros(tx.shape.slice(), device),
+    dx: outputTensor(opts.out, 'options.out', tx.shape, device),
     dGamma: zeros([cols], device),
     dBeta: zeros([cols], device),
   };
@@ -127,8 +153,9 @@ function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown
  * ≥ 1) and gamma, beta of shape [C]. Returns y with the row statistics the
  * backward needs. Rows are independent; the result does not depend on the
  * thread count.
- * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (C = 0, gamma/beta not [C]),
- *   E_RANGE (eps not finite and > 0), E_DEVICE (tensors on different devices).
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (C = 0, gamma/beta not [C],
+ *   out not shaped like x), E_RANGE (eps not finite and > 0), E_DEVICE (tensors on
+ *   different devices).
  * @example const { y, mean, rstd } = layerNorm(x, gamma, beta, { eps: 1e-6 });
  */
 export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): LayerNormResult {
@@ -150,22 +177,24 @@ export async function layerNormAsync(x: Tensor, gamma: Tensor, beta: Tensor, opt
  * `{ mean, rstd }`), returns dx = rstd·(g − mean(g) − x̂·mean(g ⊙ x̂)) with
  * g = gamma ⊙ dy and x̂ = (x − mean)·rstd, and dGamma = Σ dy ⊙ x̂, dBeta = Σ dy
  * over all rows. The sums run in a fixed order: the result does not depend on
- * the thread count.
- * @throws FrugalError E_DTYPE, E_SHAPE (dy not shaped like x, gamma not [C],
+ * the thread count. `options.out` receives dx instead of a new tensor.
+ * @throws FrugalError E_DTYPE, E_SHAPE (dy or out not shaped like x, gamma not [C],
  *   mean/rstd not x's shape without the last axis), E_DEVICE.
  * @example
  * const fwd = layerNorm(x, gamma, beta);
  * const { dx, dGamma, dBeta } = layerNormBackward(dy, x, gamma, fwd);
  */
-export function layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved): LayerNormGrads {
-  const p = prepareBackward(dy, x, gamma, saved);
+export function layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved,
+  options?: LayerNormBackwardOptions): LayerNormGrads {
+  const p = prepareBackward(dy, x, gamma, saved, options);
   callNative(() => p.run(false));
   return p.result;
 }
 
 /** {@link layerNormBackward} on a worker thread; the inputs stay referenced until it settles. */
-export async function layerNormBackwardAsync(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved): Promise<LayerNormGrads> {
-  const p = prepareBackward(dy, x, gamma, saved);
+export async function layerNormBackwardAsync(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved,
+  options?: LayerNormBackwardOptions): Promise<LayerNormGrads> {
+  const p = prepareBackward(dy, x, gamma, saved, options);
   await callNativeAsync(() => p.run(true) as Promise<unknown>);
   return p.result;
 }

@@ -134,6 +134,13 @@ test('async forms match the sync ones', async (t) => {
   t.deepEqual((await geluBackwardAsync(x, dy)).data, geluBackward(x, dy).data);
   t.deepEqual((await softmaxAsync(x)).data, softmax(x).data);
   t.deepEqual(softmax(Tensor.from(new Float32Array(0), [3, 0])).shape, [3, 0]);
+  // `out` may be the input itself.
+  const copy = Tensor.from(x.data.slice(), [10, 100]);
+  t.is(await softmaxAsync(copy, { out: copy }), copy);
+  t.deepEqual(copy.data, softmax(x).data);
+  const d2 = Tensor.from(dy.data.slice(), [10, 100]);
+  t.is(geluBackward(x, d2, { out: d2 }), d2);
+  t.deepEqual(d2.data, geluBackward(x, dy).data);
   t.deepEqual(gelu(Tensor.from(new Float32Array(0), [0])).shape, [0]);
 });
 
@@ -145,6 +152,9 @@ test('bad inputs give a FrugalError with the right code', async (t) => {
     [() => geluBackward(x, Tensor.from(new Float32Array(6), [3, 2])), 'E_SHAPE', /^dy:/],
     [() => softmax(null as never), 'E_DTYPE', /^x:/],
     [() => softmax(Tensor.from([1], [])), 'E_SHAPE', /^x:/],
+    [() => gelu(x, { out: Tensor.from(new Float32Array(6), [6]) }), 'E_SHAPE', /^options\.out:/],
+    [() => softmax(x, { out: 3 as never }), 'E_DTYPE', /^options\.out:/],
+    [() => gelu(x, 'x' as never), 'E_DTYPE', /^options:/],
   ];
   for (const [fn, code, message] of cases) {
     const e = t.throws(fn, { instanceOf: FrugalError });

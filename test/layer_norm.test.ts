@@ -116,6 +116,15 @@ test.serial('any rank: statistics are shaped like x without its last axis; eps i
   const r1 = layerNorm(x1, Tensor.from(d.gamma, [5]), Tensor.from(d.beta, [5]));
   t.deepEqual(r1.mean.shape, []);
   t.is(close(r1.y.data, refForward(d.x.slice(0, 5), d.gamma, d.beta, 1, 5, 1e-5).y, 2e-5, 2e-5), '');
+  // `out` receives y (in place here) and dx.
+  const xin = Tensor.from(d.x.slice(), [2, 3, 5]);
+  const rin = layerNorm(xin, Tensor.from(d.gamma, [5]), Tensor.from(d.beta, [5]), { eps: 0.5, out: xin });
+  t.is(rin.y, xin);
+  t.deepEqual(xin.data, r3.y.data);
+  const dxOut = Tensor.from(new Float32Array(30), [2, 3, 5]);
+  const gOut = layerNormBackward(Tensor.from(d.dy, [2, 3, 5]), x3, Tensor.from(d.gamma, [5]), r3, { out: dxOut });
+  t.is(gOut.dx, dxOut);
+  t.deepEqual(dxOut.data, layerNormBackward(Tensor.from(d.dy, [2, 3, 5]), x3, Tensor.from(d.gamma, [5]), r3).dx.data);
   const empty = layerNorm(Tensor.from(new Float32Array(0), [0, 5]), Tensor.from(d.gamma, [5]), Tensor.from(d.beta, [5]));
   t.deepEqual(empty.mean.shape, [0]);
   const g = layerNormBackward(Tensor.from(new Float32Array(0), [0, 5]), Tensor.from(new Float32Array(0), [0, 5]),
@@ -164,6 +173,9 @@ test('bad inputs give a FrugalError with the right code', async (t) => {
     [() => layerNorm(x, g4, g4, { eps: 1e-50 }), 'E_RANGE', /^options\.eps:/],
     [() => layerNorm(x, g4, g4, { eps: '1e-5' as never }), 'E_DTYPE', /^options\.eps:/],
     [() => layerNorm(x, g4, g4, 5 as never), 'E_DTYPE', /^options:/],
+    [() => layerNorm(x, g4, g4, { out: g4 }), 'E_SHAPE', /^options\.out:/],
+    [() => layerNorm(x, g4, g4, { out: new Float32Array(12) as never }), 'E_DTYPE', /^options\.out:/],
+    [() => layerNormBackward(x, x, g4, fwd, { out: g3 }), 'E_SHAPE', /^options\.out:/],
     [() => layerNormBackward(Tensor.from(new Float32Array(8), [2, 4]), x, g4, fwd), 'E_SHAPE', /^dy:/],
     [() => layerNormBackward(x, x, g3, fwd), 'E_SHAPE', /^gamma:/],
     [() => layerNormBackward(x, x, g4, { mean: g4, rstd: fwd.rstd }), 'E_SHAPE', /^saved\.mean:/],
