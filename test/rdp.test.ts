@@ -3,7 +3,10 @@
 import test from 'ava';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import Ajv from 'ajv';
 import { FrugalError, dp } from '../lib';
+import { dpEpsilonJob } from '../lib/jobs/dp_epsilon';
+import { dpNoiseJob } from '../lib/jobs/dp_noise';
 
 interface RdpCase { q: number; sigma: number; steps: number; delta?: number; eps?: number; rdp_at?: Record<string, number> }
 const fixture: { cases: RdpCase[] } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'rdp.json'), 'utf8'));
@@ -82,4 +85,36 @@ test('bad inputs give FrugalError with the right code', (t) => {
   }
   t.throws(() => dp.rdp.noiseMultiplier({ q: 1, steps: 1, targetEpsilon: 1e-9, delta: 1e-5 }), { code: 'E_RANGE' } as never);
   t.throws(() => dp.rdp.noiseMultiplier({ q: 0.1, steps: 1, targetEpsilon: 0, delta: 1e-5 }), { code: 'E_RANGE' } as never);
+});
+
+// The job types as the runner uses them: schema (strict Ajv, defaults filled) then run.
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: true });
+const quiet = { progress: () => undefined };
+
+async function runJob(job: { schema: object; run(c: never, ctx: typeof quiet): Promise<unknown> }, config: object): Promise<Record<string, unknown>> {
+  const copy = structuredClone(config);
+  const validate = ajv.compile(job.schema);
+  if (!validate(copy)) throw new FrugalError('E_CONFIG', JSON.stringify(validate.errors));
+  return (await job.run(copy as never, quiet)) as Record<string, unknown>;
+}
+
+test('job dp-epsilon: the Abadi setting from batch size and epochs, and phases', async (t) => {
+  const r = await runJob(dpEpsilonJob, { type: 'dp-epsilon', datasetSize: 60000, batchSize: 256, epochs: 60, sigma: 1.1 });
+  t.is(Math.round((r.epsilon as number) * 1e4) / 1e4, 2.5967);
+  t.is(r.delta, 1e-5);
+  t.is((r.phases as Array<{ steps: number }>)[0].steps, 14063);
+  const p = await runJob(dpEpsilonJob, { type: 'dp-epsilon', phases: [{ q: 0.04, sigma: 1.5, steps: 2250 }], delta: 1e-5 });
+  t.true(rel(p.epsilon as number, 7.32911117143) < 1e-6);
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, sigma: 1, steps: 1, extra: 1 }), { code: 'E_CONFIG' } as never);
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, batchSize: 3, sigma: 1, steps: 1 }), { code: 'E_CONFIG', message: /exactly one of q and batchSize/ } as never);
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', batchSize: 3, sigma: 1, steps: 1 }), { code: 'E_CONFIG', message: /datasetSize/ } as never);
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 2, sigma: 1, steps: 1 }), { code: 'E_CONFIG' } as never);
+});
+
+test('job dp-noise: σ for a target ε', async (t) => {
+  const r = await runJob(dpNoiseJob, { type: 'dp-noise', q: 256 / 60000, steps: 14063, targetEpsilon: 2.5966555286883684 });
+  t.true(Math.abs((r.sigma as number) - 1.1) < 1e-5, `${r.sigma}`);
+  t.true((r.epsilon as number) <= 2.5966555286883684);
+  await t.throwsAsync(runJob(dpNoiseJob, { type: 'dp-noise', q: 0.01, steps: 10 }), { code: 'E_CONFIG' } as never);
+  await t.throwsAsync(runJob(dpNoiseJob, { type: 'dp-noise', q: 0.01, targetEpsilon: 1 }), { code: 'E_CONFIG', message: /steps or epochs/ } as never);
 });
