@@ -1,4 +1,7 @@
 // Every benchmark suite, in the order `frugal bench` runs them.
+import { normSuite } from './norm';
 import type { BenchSuite } from './suite';
 
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [
+  normSuite,
+];
