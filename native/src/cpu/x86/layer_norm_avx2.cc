@@ -1,6 +1,6 @@
 // LayerNorm rows with AVX2 (8 lanes). Same passes as the AVX-512 file: a row
 // is read from memory once and found in L1 afterwards. Full vectors in the main
-// loops (vmaskmov stores are slow on some cores), one masked tail per pass;
+// loops (vmaskmov stores are slow on some cores), one masked tail;
 // masked-off lanes load zeros, which add nothing to any sum below.
 #include <cmath>
 
@@ -9,6 +9,31 @@
 
 namespace frugal {
 namespace avx2 {
+namespace {
+
+// Calls out(i, mask, full) over [0, n): full vectors, then a masked tail.
+template <typename Out>
+inline void ForVectors(int64_t n, const Out& out) {
+  const __m256i all = _mm256_set1_epi32(-1);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) out(i, all, true);
+  if (i < n) out(i, TailMask(n - i), false);
+}
+
+// Full vectors load plainly; partial ones through the mask (zeros elsewhere).
+inline __m256 Load(const float* p, __m256i m, bool full) {
+  return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+inline void Store(float* p, __m256i m, bool full, __m256 v) {
+  if (full) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    _mm256_maskstore_ps(p, m, v);
+  }
+}
+
+}  // namespace
 
 void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
                          float eps, float* y, float* mean, float* rstd) {
@@ -49,16 +74,10 @@ void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const
 
   // Pass 3: y = gamma·(x − μ)·rstd + beta.
   const __m256 vrs = _mm256_set1_ps(rs);
-  for (i = 0; i + 8 <= cols; i += 8) {
-    const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmu), vrs);
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(xhat, _mm256_loadu_ps(gamma + i), _mm256_loadu_ps(beta + i)));
-  }
-  if (i < cols) {
-    const __m256i m = TailMask(cols - i);
-    const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vmu), vrs);
-    _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(xhat, _mm256_maskload_ps(gamma + i, m),
-                                                  _mm256_maskload_ps(beta + i, m)));
-  }
+  ForVectors(cols, [&](int64_t j, __m256i m, bool full) {
+    const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(Load(x + j, m, full), vmu), vrs);
+    Store(y + j, m, full, _mm256_fmadd_ps(xhat, Load(gamma + j, m, full), Load(beta + j, m, full)));
+  });
   *mean = mu;
   *rstd = rs;
 }
@@ -91,30 +110,17 @@ void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const f
   const __m256 mean_gx = _mm256_set1_ps(ReduceAdd(_mm256_add_ps(b0, b1)) * inv_cols);
 
   // Pass 2: dx = rstd·(g − mean_g − x̂·mean_gx), and the parameter gradients when asked.
-  for (i = 0; i < cols; i += 8) {
-    const bool full = i + 8 <= cols;
-    const __m256i m = TailMask(cols - i);
-    const __m256 d = full ? _mm256_loadu_ps(dy + i) : _mm256_maskload_ps(dy + i, m);
-    const __m256 xv = full ? _mm256_loadu_ps(x + i) : _mm256_maskload_ps(x + i, m);
-    const __m256 gv = full ? _mm256_loadu_ps(gamma + i) : _mm256_maskload_ps(gamma + i, m);
-    const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(xv, vmu), vrs);
+  ForVectors(cols, [&](int64_t j, __m256i m, bool full) {
+    const __m256 d = Load(dy + j, m, full);
+    const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(Load(x + j, m, full), vmu), vrs);
     const __m256 t = _mm256_fmadd_ps(xhat, mean_gx, mean_g);
-    const __m256 out = _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(gv, d), t), vrs);
-    if (full) {
-      _mm256_storeu_ps(dx + i, out);
-    } else {
-      _mm256_maskstore_ps(dx + i, m, out);
-    }
+    const __m256 g = _mm256_mul_ps(Load(gamma + j, m, full), d);
+    Store(dx + j, m, full, _mm256_mul_ps(_mm256_sub_ps(g, t), vrs));
     if (dgamma_acc) {
-      if (full) {
-        _mm256_storeu_ps(dgamma_acc + i, _mm256_fmadd_ps(d, xhat, _mm256_loadu_ps(dgamma_acc + i)));
-        _mm256_storeu_ps(dbeta_acc + i, _mm256_add_ps(d, _mm256_loadu_ps(dbeta_acc + i)));
-      } else {
-        _mm256_maskstore_ps(dgamma_acc + i, m, _mm256_fmadd_ps(d, xhat, _mm256_maskload_ps(dgamma_acc + i, m)));
-        _mm256_maskstore_ps(dbeta_acc + i, m, _mm256_add_ps(d, _mm256_maskload_ps(dbeta_acc + i, m)));
-      }
+      Store(dgamma_acc + j, m, full, _mm256_fmadd_ps(d, xhat, Load(dgamma_acc + j, m, full)));
+      Store(dbeta_acc + j, m, full, _mm256_add_ps(d, Load(dbeta_acc + j, m, full)));
     }
-  }
+  });
 }
 
 }  // namespace avx2

@@ -1,7 +1,7 @@
-// LayerNorm rows with AVX-512. A row is read from memory once; the second and
-// third passes find it in L1 (rows up to ~8K floats). Tails use masked loads
-// and stores, never a scalar loop; masked-off lanes load zeros, which add
-// nothing to any sum below.
+// LayerNorm rows with AVX-512. A row is read from memory once; the later
+// passes find it in L1 (rows up to ~10K floats). Full vectors in the main
+// loops and one masked tail per pass, never a scalar loop; masked-off lanes
+// load zeros, which add nothing to any sum below.
 #include <cmath>
 
 #include "cpu/layer_norm_kernels.h"
@@ -9,6 +9,26 @@
 
 namespace frugal {
 namespace avx512 {
+namespace {
+
+// Calls out(i, mask, full) over [0, n): full vectors (mask = all lanes), then a masked tail.
+template <typename Out>
+inline void ForVectors(int64_t n, const Out& out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) out(i, static_cast<__mmask16>(0xffff), true);
+  if (i < n) out(i, TailMask(n - i), false);
+}
+
+// Stores v at p: all lanes for a full vector, the masked ones for the tail.
+inline void Store(float* p, __mmask16 m, bool full, __m512 v) {
+  if (full) {
+    _mm512_storeu_ps(p, v);
+  } else {
+    _mm512_mask_storeu_ps(p, m, v);
+  }
+}
+
+}  // namespace
 
 void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
                          float eps, float* y, float* mean, float* rstd) {
@@ -49,38 +69,14 @@ void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const
 
   // Pass 3: y = gamma·(x − μ)·rstd + beta.
   const __m512 vrs = _mm512_set1_ps(rs);
-  for (i = 0; i + 16 <= cols; i += 16) {
-    const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmu), vrs);
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(xhat, _mm512_loadu_ps(gamma + i), _mm512_loadu_ps(beta + i)));
-  }
-  if (i < cols) {
-    const __mmask16 m = TailMask(cols - i);
-    const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), vmu), vrs);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(xhat, _mm512_maskz_loadu_ps(m, gamma + i),
-                                                    _mm512_maskz_loadu_ps(m, beta + i)));
-  }
+  ForVectors(cols, [&](int64_t j, __mmask16 m, bool full) {
+    const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmu), vrs);
+    const __m512 out = _mm512_fmadd_ps(xhat, _mm512_maskz_loadu_ps(m, gamma + j), _mm512_maskz_loadu_ps(m, beta + j));
+    Store(y + j, m, full, out);
+  });
   *mean = mu;
   *rstd = rs;
 }
-
-namespace {
-
-// dx (and the parameter-gradient accumulation) for 16 lanes under mask m.
-inline void BackwardLanes(__mmask16 m, const float* dy, const float* x, const float* gamma,
-                          __m512 vmu, __m512 vrs, __m512 mean_g, __m512 mean_gx, float* dx,
-                          float* dgamma_acc, float* dbeta_acc) {
-  const __m512 d = _mm512_maskz_loadu_ps(m, dy);
-  const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmu), vrs);
-  const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gamma), d);
-  const __m512 t = _mm512_fmadd_ps(xhat, mean_gx, mean_g);
-  _mm512_mask_storeu_ps(dx, m, _mm512_mul_ps(_mm512_sub_ps(g, t), vrs));
-  if (dgamma_acc) {
-    _mm512_mask_storeu_ps(dgamma_acc, m, _mm512_fmadd_ps(d, xhat, _mm512_maskz_loadu_ps(m, dgamma_acc)));
-    _mm512_mask_storeu_ps(dbeta_acc, m, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, dbeta_acc)));
-  }
-}
-
-}  // namespace
 
 void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const float* gamma,
                           float mean, float rstd, float* dx, float* dgamma_acc, float* dbeta_acc) {
@@ -109,11 +105,18 @@ void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const f
   const __m512 mean_g = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * inv_cols);
   const __m512 mean_gx = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_add_ps(b0, b1)) * inv_cols);
 
-  // Pass 2: dx, and the parameter gradients when asked.
-  for (i = 0; i < cols; i += 16) {
-    BackwardLanes(TailMask(cols - i), dy + i, x + i, gamma + i, vmu, vrs, mean_g, mean_gx, dx + i,
-                  dgamma_acc ? dgamma_acc + i : nullptr, dbeta_acc ? dbeta_acc + i : nullptr);
-  }
+  // Pass 2: dx = rstd·(g − mean_g − x̂·mean_gx), and the parameter gradients when asked.
+  ForVectors(cols, [&](int64_t j, __mmask16 m, bool full) {
+    const __m512 d = _mm512_maskz_loadu_ps(m, dy + j);
+    const __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), vmu), vrs);
+    const __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gamma + j), d);
+    const __m512 t = _mm512_fmadd_ps(xhat, mean_gx, mean_g);
+    Store(dx + j, m, full, _mm512_mul_ps(_mm512_sub_ps(g, t), vrs));
+    if (dgamma_acc) {
+      Store(dgamma_acc + j, m, full, _mm512_fmadd_ps(d, xhat, _mm512_maskz_loadu_ps(m, dgamma_acc + j)));
+      Store(dbeta_acc + j, m, full, _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, dbeta_acc + j)));
+    }
+  });
 }
 
 }  // namespace avx512
