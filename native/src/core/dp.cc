@@ -45,6 +45,9 @@ namespace {
 // At most this many floats per workspace region: bounds memory at large T or layers
 // (samples are processed in chunks that fit).
 constexpr int64_t kMaxRegion = int64_t{1} << 22;
+// Token block of the Gram method: blocks keep GEMMs large enough to run near peak
+// while the symmetric halves are skipped.
+constexpr int64_t kGramBlock = 64;
 // Column blocks of the weighted column sums (bias, clipRows): fixed, so the order of
 // the additions never depends on the thread count.
 constexpr int64_t kColumnBlock = 256;
@@ -90,25 +93,46 @@ void WeightedColumnSums(const DpKernels& k, const float* x, int64_t rows, int64_
   });
 }
 
-// Batched GEMM C[b] = X[b]·Y[b]ᵀ (X [n, M, K], Y [n, N, K]) or, transposed, X[b]ᵀ·Y[b].
-Status BatchedProduct(const Context& ctx, int64_t n, int64_t M, int64_t N, int64_t K, const float* X, bool transX,
-                      const float* Y, bool transY, float* C) {
+// Batched Gram-type products C[b] = X[b]·Y[b]ᵀ ([M, N] from rows of length K; sample b
+// starts `stride` floats after sample b−1 in X and Y, `strideC` in C).
+Status BatchedProduct(const Context& ctx, int64_t n, int64_t M, int64_t N, int64_t K, const float* X, const float* Y,
+                      int64_t stride, float* C, int64_t strideC) {
   GemmParams g;
   g.batch = n;
   g.M = M;
   g.N = N;
   g.K = K;
-  g.transA = transX;
-  g.transB = transY;
+  g.transB = true;
   g.A = X;
-  g.lda = transX ? M : K;
-  g.strideA = M * K;
+  g.lda = K;
+  g.strideA = stride;
   g.B = Y;
-  g.ldb = transY ? K : N;
-  g.strideB = N * K;
+  g.ldb = K;
+  g.strideB = stride;
   g.C = C;
   g.ldc = N;
-  g.strideC = M * N;
+  g.strideC = strideC;
+  return Gemm(ctx, g);
+}
+
+// Per-sample gradients GᵢᵀAᵢ ([dout, din] each, contiguous in out) of n samples.
+Status GradientProducts(const Context& ctx, int64_t n, const LinearGradParams& p, const float* A, const float* G,
+                        float* out) {
+  GemmParams g;
+  g.batch = n;
+  g.M = p.dout;
+  g.N = p.din;
+  g.K = p.T;
+  g.transA = true;
+  g.A = G;
+  g.lda = p.dout;
+  g.strideA = p.T * p.dout;
+  g.B = A;
+  g.ldb = p.din;
+  g.strideB = p.T * p.din;
+  g.C = out;
+  g.ldc = p.din;
+  g.strideC = p.dout * p.din;
   return Gemm(ctx, g);
 }
 
@@ -143,53 +167,68 @@ Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
   return Status::Ok();
 }
 
-Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+// Gram norms by token blocks: ⟨AAᵀ, GGᵀ⟩ = Σ_p ⟨A_pA_pᵀ, G_pG_pᵀ⟩ + 2·Σ_{p<r} ⟨A_pA_rᵀ, G_pG_rᵀ⟩
+// over blocks of kGramBlock tokens, so the symmetric halves are computed once
+// (nb(nb+1)/2 of nb² block products). Each block pair is one batched GEMM per operand
+// over a chunk of samples; sums run in double in a fixed order.
+Status GramNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
+  const int64_t tb = std::min(T, kGramBlock), nb = (T + tb - 1) / tb, region = tb * tb;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
+  float* ws = nullptr;
+  FRUGAL_RETURN_IF_ERROR(Workspace(2 * chunk * region, &ws));
+  std::vector<double> acc(static_cast<size_t>(chunk));
+  float* ga = ws;
+  float* gg = ws + chunk * region;
+  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
+    const int64_t n = std::min(chunk, B - i0);
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int64_t bp = 0; bp < nb; ++bp) {
+      for (int64_t br = bp; br < nb; ++br) {
+        const int64_t tp = std::min(tb, T - bp * tb), tr = std::min(tb, T - br * tb);
+        const float* A = p.A + i0 * T * din;
+        const float* G = p.G + i0 * T * dout;
+        FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, tp, tr, din, A + bp * tb * din, A + br * tb * din, T * din, ga, region));
+        FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, tp, tr, dout, G + bp * tb * dout, G + br * tb * dout, T * dout, gg, region));
+        const double w = bp == br ? 1.0 : 2.0;
+        ParallelFor(n, [&](int64_t j) { acc[j] += w * k.dot(ga + j * region, gg + j * region, tp * tr); });
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) weightSq[i0 + j] = static_cast<float>(acc[j]);
+  }
+  return Status::Ok();
+}
+
+// Materialized norms: GᵢᵀAᵢ for a chunk of samples as one batched GEMM, then ‖·‖².
+Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout, region = dout * din;
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
+  float* ws = nullptr;
+  FRUGAL_RETURN_IF_ERROR(Workspace(chunk * region, &ws));
+  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
+    const int64_t n = std::min(chunk, B - i0);
+    FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, p.A + i0 * T * din, p.G + i0 * T * dout, ws));
+    ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ws + j * region, ws + j * region, region)); });
+  }
+  return Status::Ok();
+}
+
+Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+  const DpKernels& k = DpKernelsFor(ActiveIsa());
   if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCpu(p, biasSq));
-  if (T == 1 && method == NormMethod::kGram) {
+  if (method == NormMethod::kMaterialize) return MaterializedNormsCpu(ctx, p, weightSq);
+  if (p.T == 1) {
     // 2-D inputs: ‖gᵢaᵢᵀ‖² = ‖aᵢ‖²·‖gᵢ‖², no GEMM needed.
-    ParallelFor(B, [&](int64_t i) {
-      weightSq[i] = static_cast<float>(k.dot(p.A + i * din, p.A + i * din, din) * k.dot(p.G + i * dout, p.G + i * dout, dout));
+    ParallelFor(p.B, [&](int64_t i) {
+      const float* a = p.A + i * p.din;
+      const float* g = p.G + i * p.dout;
+      weightSq[i] = static_cast<float>(k.dot(a, a, p.din) * k.dot(g, g, p.dout));
     });
     return Status::Ok();
   }
-  const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
-  float* ws = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace((method == NormMethod::kGram ? 2 : 1) * chunk * region, &ws));
-  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
-    const int64_t n = std::min(chunk, B - i0);
-    const float* A = p.A + i0 * T * din;
-    const float* G = p.G + i0 * T * dout;
-    if (method == NormMethod::kGram) {
-      float* ga = ws;
-      float* gg = ws + chunk * region;
-      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, din, A, false, A, true, ga));
-      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, false, G, true, gg));
-      ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ga + j * region, gg + j * region, region)); });
-    } else {
-      // GᵢᵀAᵢ: X = Gᵢ stored [T, dout] used transposed, Y = Aᵢ stored [T, din].
-      GemmParams g;
-      g.batch = n;
-      g.M = dout;
-      g.N = din;
-      g.K = T;
-      g.transA = true;
-      g.A = G;
-      g.lda = dout;
-      g.strideA = T * dout;
-      g.B = A;
-      g.ldb = din;
-      g.strideB = T * din;
-      g.C = ws;
-      g.ldc = din;
-      g.strideC = region;
-      FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
-      ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ws + j * region, ws + j * region, region)); });
-    }
-  }
-  return Status::Ok();
+  return GramNormsCpu(ctx, p, weightSq);
 }
 
 Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
@@ -277,11 +316,11 @@ Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod metho
     if (method == NormMethod::kGram) {
       float* ga = ws.get();
       float* gg = ws.get() + chunk * region;
-      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, din, A, false, A, true, ga));
-      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, false, G, true, gg));
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, din, A, A, T * din, ga, region));
+      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, G, T * dout, gg, region));
       FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ga, gg, n, region, weightSq + i0, ctx.stream));
     } else {
-      FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, dout, din, T, G, true, A, false, ws.get()));
+      FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, A, G, ws.get()));
       FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ws.get(), ws.get(), n, region, weightSq + i0, ctx.stream));
     }
   }
