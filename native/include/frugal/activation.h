@@ -1,5 +1,9 @@
 // Elementwise GELU (exact erf form: x·½(1 + erf(x/√2))) and its backward, and
 // row softmax over the last axis of [rows, cols] (max-subtracted, exact exp).
+// The AVX2/AVX-512 paths are within ~1e-6 absolute (2e-6 relative) of the
+// float64 formulas for GELU and its gradient, a few ulp for softmax. Softmax:
+// −inf entries give 0; a row with NaN or +inf, or only −inf, gives NaN.
+// Negative sizes give kShape, null data pointers (with n > 0) kNative.
 #pragma once
 #include <cstdint>
 
