@@ -124,5 +124,68 @@ inline __m256 GeluGrad(__m256 x) {
 
 // ---- log, sin/cos (random streams: Box-Muller) ----------------------------------
 
+// ln x for positive normal x, within ~2 ulp: x = m·2^e with m in [√½, √2), so
+// f = m − 1 is exact and ln(1 + f) = f − f²/2 + f³·P(f) (Cephes-style minimax
+// P, degree 8); e·ln2 is added in two parts so the sum keeps its low bits.
+// Zero, negatives, subnormals, infinities and NaN are not handled.
+inline __m256 Log(__m256 x) {
+  const __m256i bits = _mm256_castps_si256(x);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                                 _mm256_set1_epi32(0x3f800000)));
+  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
+  const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  const __m256 z = _mm256_mul_ps(f, f);
+  __m256 p = _mm256_set1_ps(7.0376836292e-2f);
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.1514610310e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.1676998740e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.2420140846e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.4249322787e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-1.6668057665e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.0000714765e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(-2.4999993993e-1f));
+  p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(3.3333331174e-1f));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+}
+
+// sin(2πt) and cos(2πt) for |t| <= 2^20, within ~2 ulp (and exact zeros at
+// multiples of a quarter turn). Working in turns keeps the reduction exact:
+// t = q/4 + f with q an integer and |f| <= 1/8 (t − q/4 is representable), then
+// sin(2πf) and cos(2πf) are Taylor series in f (degree 9 and 10; truncation
+// below 3e-9 relative) and q mod 4 picks the quadrant.
+inline void SinCos2Pi(__m256 t, __m256* sin_out, __m256* cos_out) {
+  const __m256 q = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(4.0f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 f = _mm256_fnmadd_ps(q, _mm256_set1_ps(0.25f), t);
+  const __m256 f2 = _mm256_mul_ps(f, f);
+  __m256 s = _mm256_set1_ps(42.058693944897634f);
+  s = _mm256_fmadd_ps(s, f2, _mm256_set1_ps(-76.70585975306136f));
+  s = _mm256_fmadd_ps(s, f2, _mm256_set1_ps(81.60524927607504f));
+  s = _mm256_fmadd_ps(s, f2, _mm256_set1_ps(-41.341702240399755f));
+  s = _mm256_fmadd_ps(s, f2, _mm256_set1_ps(6.283185307179586f));
+  s = _mm256_mul_ps(s, f);
+  __m256 c = _mm256_set1_ps(-26.426256783374388f);
+  c = _mm256_fmadd_ps(c, f2, _mm256_set1_ps(60.24464137187664f));
+  c = _mm256_fmadd_ps(c, f2, _mm256_set1_ps(-85.45681720669371f));
+  c = _mm256_fmadd_ps(c, f2, _mm256_set1_ps(64.93939402266828f));
+  c = _mm256_fmadd_ps(c, f2, _mm256_set1_ps(-19.739208802178716f));
+  c = _mm256_fmadd_ps(c, f2, _mm256_set1_ps(1.0f));
+  // Quadrant q: odd q swaps sin and cos; sin is negated for q = 2, 3 and cos
+  // for q = 1, 2 (mod 4), i.e. by bit 1 of q and of q + 1.
+  const __m256i qi = _mm256_cvtps_epi32(q);
+  const __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(qi, 31));  // blendv reads the sign bit
+  const __m256i two = _mm256_set1_epi32(2);
+  const __m256i sin_sign = _mm256_slli_epi32(_mm256_and_si256(qi, two), 30);
+  const __m256i cos_sign = _mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(qi, _mm256_set1_epi32(1)), two), 30);
+  const __m256 sv = _mm256_blendv_ps(s, c, swap), cv = _mm256_blendv_ps(c, s, swap);
+  *sin_out = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(sv), sin_sign));
+  *cos_out = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(cv), cos_sign));
+}
+
 }  // namespace avx2
 }  // namespace frugal

@@ -101,5 +101,66 @@ inline __m512 GeluGrad(__m512 x) {
 
 // ---- log, sin/cos (random streams: Box-Muller) ----------------------------------
 
+// ln x for positive normal x, within ~2 ulp: x = m·2^e with m in [√½, √2), so
+// f = m − 1 is exact and ln(1 + f) = f − f²/2 + f³·P(f) (Cephes-style minimax
+// P, degree 8); e·ln2 is added in two parts so the sum keeps its low bits.
+// Zero, negatives, subnormals, infinities and NaN are not handled.
+inline __m512 Log(__m512 x) {
+  __m512 m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+  __m512 e = _mm512_getexp_ps(x);
+  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
+  e = _mm512_mask_add_ps(e, big, e, _mm512_set1_ps(1.0f));
+  const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
+  const __m512 z = _mm512_mul_ps(f, f);
+  __m512 p = _mm512_set1_ps(7.0376836292e-2f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.1514610310e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.1676998740e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.2420140846e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.4249322787e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-1.6668057665e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.0000714765e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(-2.4999993993e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(3.3333331174e-1f));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
+  y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);
+  y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
+  return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+}
+
+// sin(2πt) and cos(2πt) for |t| <= 2^20, within ~2 ulp (and exact zeros at
+// multiples of a quarter turn). Working in turns keeps the reduction exact:
+// t = q/4 + f with q an integer and |f| <= 1/8 (t − q/4 is representable), then
+// sin(2πf) and cos(2πf) are Taylor series in f (degree 9 and 10; truncation
+// below 3e-9 relative) and q mod 4 picks the quadrant.
+inline void SinCos2Pi(__m512 t, __m512* sin_out, __m512* cos_out) {
+  const __m512 q = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(4.0f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_fnmadd_ps(q, _mm512_set1_ps(0.25f), t);
+  const __m512 f2 = _mm512_mul_ps(f, f);
+  __m512 s = _mm512_set1_ps(42.058693944897634f);
+  s = _mm512_fmadd_ps(s, f2, _mm512_set1_ps(-76.70585975306136f));
+  s = _mm512_fmadd_ps(s, f2, _mm512_set1_ps(81.60524927607504f));
+  s = _mm512_fmadd_ps(s, f2, _mm512_set1_ps(-41.341702240399755f));
+  s = _mm512_fmadd_ps(s, f2, _mm512_set1_ps(6.283185307179586f));
+  s = _mm512_mul_ps(s, f);
+  __m512 c = _mm512_set1_ps(-26.426256783374388f);
+  c = _mm512_fmadd_ps(c, f2, _mm512_set1_ps(60.24464137187664f));
+  c = _mm512_fmadd_ps(c, f2, _mm512_set1_ps(-85.45681720669371f));
+  c = _mm512_fmadd_ps(c, f2, _mm512_set1_ps(64.93939402266828f));
+  c = _mm512_fmadd_ps(c, f2, _mm512_set1_ps(-19.739208802178716f));
+  c = _mm512_fmadd_ps(c, f2, _mm512_set1_ps(1.0f));
+  // Quadrant q: odd q swaps sin and cos; sin is negated for q = 2, 3 and cos
+  // for q = 1, 2 (mod 4), i.e. by bit 1 of q and of q + 1.
+  const __m512i qi = _mm512_cvtps_epi32(q);
+  const __mmask16 swap = _mm512_test_epi32_mask(qi, _mm512_set1_epi32(1));
+  const __m512i two = _mm512_set1_epi32(2);
+  const __m512i sin_sign = _mm512_slli_epi32(_mm512_and_si512(qi, two), 30);
+  const __m512i cos_sign = _mm512_slli_epi32(_mm512_and_si512(_mm512_add_epi32(qi, _mm512_set1_epi32(1)), two), 30);
+  const __m512 sv = _mm512_mask_blend_ps(swap, s, c), cv = _mm512_mask_blend_ps(swap, c, s);
+  *sin_out = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(sv), sin_sign));
+  *cos_out = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(cv), cos_sign));
+}
+
 }  // namespace avx512
 }  // namespace frugal

@@ -1,0 +1,51 @@
+// Random-stream fill kernels, one set per ISA level (internal to the core).
+//
+// Each fills out[0..n) with elements [offset, offset + n) of stream `id`
+// (DESIGN.md, "Random streams (v1)"), single-threaded, with no argument checks
+// and no allocation. The front end (native/src/core/random.cc) validates and
+// splits big calls over the pool; kernels that regenerate a tile of a stream
+// inside their own loop (SLaSh's W_l, GradDrop's masks) call these directly:
+//   RandomKernelsFor(ActiveIsa()).normal(id, offset, n, scale, tile);
+// Every level gives the same element for the same stream index whatever the
+// offset and n of the call (tails reuse the vector code), so tiles agree with
+// one big call. Words, uniform and Rademacher are bit-exact across levels;
+// normals agree with the reference to a few ulp (see native/tests/test_random.cc).
+#pragma once
+#include <cstdint>
+
+#include "frugal/isa.h"
+#include "frugal/random.h"
+
+namespace frugal {
+
+using RandomWordsFn = void (*)(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
+using RandomUniformFn = void (*)(StreamId id, uint64_t offset, int64_t n, float* out);
+// Normal and Rademacher values are multiplied by `scale`.
+using RandomScaledFn = void (*)(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+
+struct RandomKernels {
+  RandomWordsFn words;
+  RandomUniformFn uniform;
+  RandomScaledFn normal;
+  RandomScaledFn rademacher;
+};
+
+// The kernels of an ISA level (the caller makes sure the CPU has it). The
+// reference level uses the Random*Reference functions of frugal/random.h.
+const RandomKernels& RandomKernelsFor(Isa isa);
+
+namespace avx2 {
+void RandomWords(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
+void RandomUniform(StreamId id, uint64_t offset, int64_t n, float* out);
+void RandomNormal(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+void RandomRademacher(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+}  // namespace avx2
+
+namespace avx512 {
+void RandomWords(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
+void RandomUniform(StreamId id, uint64_t offset, int64_t n, float* out);
+void RandomNormal(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+void RandomRademacher(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+}  // namespace avx512
+
+}  // namespace frugal
