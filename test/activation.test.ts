@@ -127,6 +127,19 @@ test.serial('softmax of large values does not overflow; -Infinity entries get 0'
   setIsa(info().maxIsa);
 });
 
+test('NaN and Infinity in the data: gelu stays elementwise, softmax rows stay apart', (t) => {
+  const y = gelu(Tensor.from(new Float32Array([NaN, Infinity, 0, 3]), [4])).data;
+  t.true(Number.isNaN(y[0]));
+  t.is(y[1], Infinity);
+  t.is(y[2], 0);
+  t.true(Math.abs(y[3] - geluRef(3)) < 1e-5);
+  const s = softmax(Tensor.from(new Float32Array([NaN, 1, 1, 1, Infinity, 1, 0, 0]), [4, 2])).data;
+  t.true(Number.isNaN(s[0]) && Number.isNaN(s[1]));
+  t.deepEqual(Array.from(s.slice(2, 4)), [0.5, 0.5]);
+  t.true(Number.isNaN(s[5]));
+  t.deepEqual(Array.from(s.slice(6, 8)), [0.5, 0.5]);
+});
+
 test('async forms match the sync ones', async (t) => {
   const x = Tensor.from(random(1000, 3, 6), [10, 100]);
   const dy = Tensor.from(random(1000, 4), [10, 100]);

@@ -156,6 +156,18 @@ test.serial('results are identical at any thread count, and async matches sync',
   setNumThreads(saved);
 });
 
+test('NaN and Infinity in the data stay in their row; the process lives on', (t) => {
+  const x = Tensor.from(new Float32Array([1, NaN, 3, 1, 2, 3, Infinity, 0, 1]), [3, 3]);
+  const g = Tensor.from([1, 1, 1], [3]);
+  const b = Tensor.from([0, 0, 0], [3]);
+  const { y, mean, rstd } = layerNorm(x, g, b);
+  t.true(Array.from(y.data.slice(0, 3)).every(Number.isNaN));
+  t.true(Array.from(y.data.slice(3, 6)).every(Number.isFinite));
+  t.true(Array.from(y.data.slice(6, 9)).every((v) => !Number.isFinite(v)));
+  const { dx } = layerNormBackward(Tensor.from(new Float32Array(9).fill(1), [3, 3]), x, g, { mean, rstd });
+  t.true(Array.from(dx.data.slice(3, 6)).every(Number.isFinite));
+});
+
 test('bad inputs give a FrugalError with the right code', async (t) => {
   const x = Tensor.from(new Float32Array(12), [3, 4]);
   const g4 = Tensor.from(new Float32Array(4), [4]);
