@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/front_end.h"
 #include "cpu/activation_kernels.h"
 #include "frugal/isa.h"
 
@@ -17,16 +18,6 @@ namespace {
 // About 128 KB of input per task: big enough to amortise the hand-out, small
 // enough to balance; tiny calls make a single task and run inline.
 constexpr int64_t kFloatsPerTask = int64_t{1} << 15;
-
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-Status Null(const char* op, const char* name) {
-  return Status::Native(std::string(op) + ": " + name + " is null");
-}
-
-Status NoCuda(const char* op) {
-  return Status::Device(std::string(op) + ": this build of Frugal has no CUDA backend");
-}
 
 Status CheckCount(const char* op, int64_t n) {
   if (n < 0) return Status::Shape(std::string(op) + ": expected n >= 0, got " + std::to_string(n));
@@ -58,16 +49,16 @@ const ActivationKernels& ActivationKernelsFor(Isa isa) {
 
 Status CheckGeluArgs(int64_t n, const float* x, const float* y) {
   FRUGAL_RETURN_IF_ERROR(CheckCount("gelu", n));
-  if (n > 0 && !x) return Null("gelu", "x");
-  if (n > 0 && !y) return Null("gelu", "y");
+  if (n > 0 && !x) return NullArgument("gelu", "x");
+  if (n > 0 && !y) return NullArgument("gelu", "y");
   return Status::Ok();
 }
 
 Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const float* dx) {
   FRUGAL_RETURN_IF_ERROR(CheckCount("gelu_backward", n));
-  if (n > 0 && !x) return Null("gelu_backward", "x");
-  if (n > 0 && !dy) return Null("gelu_backward", "dy");
-  if (n > 0 && !dx) return Null("gelu_backward", "dx");
+  if (n > 0 && !x) return NullArgument("gelu_backward", "x");
+  if (n > 0 && !dy) return NullArgument("gelu_backward", "dy");
+  if (n > 0 && !dx) return NullArgument("gelu_backward", "dx");
   return Status::Ok();
 }
 
@@ -77,8 +68,8 @@ Status CheckSoftmaxArgs(int64_t rows, int64_t cols, const float* x, const float*
                          ", cols " + std::to_string(cols));
   }
   if (cols > 0 && rows > INT64_MAX / cols) return Status::Shape("softmax: rows × cols overflows 64 bits");
-  if (rows > 0 && cols > 0 && !x) return Null("softmax", "x");
-  if (rows > 0 && cols > 0 && !y) return Null("softmax", "y");
+  if (rows > 0 && cols > 0 && !x) return NullArgument("softmax", "x");
+  if (rows > 0 && cols > 0 && !y) return NullArgument("softmax", "y");
   return Status::Ok();
 }
 
@@ -88,7 +79,7 @@ Status Gelu(const Context& ctx, int64_t n, const float* x, float* y) {
 #ifdef FRUGAL_WITH_CUDA
     return GeluCuda(n, x, y, ctx.stream);
 #else
-    return NoCuda("gelu");
+    return NoCudaBackend("gelu");
 #endif
   }
   const auto gelu = ActivationKernelsFor(ActiveIsa()).gelu;
@@ -102,7 +93,7 @@ Status GeluBackward(const Context& ctx, int64_t n, const float* x, const float* 
 #ifdef FRUGAL_WITH_CUDA
     return GeluBackwardCuda(n, x, dy, dx, ctx.stream);
 #else
-    return NoCuda("gelu_backward");
+    return NoCudaBackend("gelu_backward");
 #endif
   }
   const auto backward = ActivationKernelsFor(ActiveIsa()).gelu_backward;
@@ -116,7 +107,7 @@ Status Softmax(const Context& ctx, int64_t rows, int64_t cols, const float* x, f
 #ifdef FRUGAL_WITH_CUDA
     return SoftmaxCuda(rows, cols, x, y, ctx.stream);
 #else
-    return NoCuda("softmax");
+    return NoCudaBackend("softmax");
 #endif
   }
   if (cols == 0) return Status::Ok();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/front_end.h"
 #include "cpu/layer_norm_kernels.h"
 #include "frugal/isa.h"
 
@@ -29,8 +30,6 @@ constexpr int64_t kColsPerSumTask = 4096;
 
 int64_t RowsPerTask(int64_t cols) { return std::max<int64_t>(1, kFloatsPerTask / std::max<int64_t>(1, cols)); }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 Status CheckShape(const char* op, int64_t rows, int64_t cols) {
   if (rows < 0 || cols < 0) {
     return Status::Shape(std::string(op) + ": expected rows >= 0 and cols >= 0, got rows " +
@@ -43,14 +42,6 @@ Status CheckShape(const char* op, int64_t rows, int64_t cols) {
     return Status::Shape(std::string(op) + ": rows × cols overflows 64 bits");
   }
   return Status::Ok();
-}
-
-Status Null(const char* op, const char* name) {
-  return Status::Native(std::string(op) + ": " + name + " is null");
-}
-
-Status NoCuda(const char* op) {
-  return Status::Device(std::string(op) + ": this build of Frugal has no CUDA backend");
 }
 
 }  // namespace
@@ -74,10 +65,10 @@ Status CheckLayerNormParams(const LayerNormParams& p) {
     return Status::Range(std::string(op) + ": expected eps finite and > 0, got " + std::to_string(p.eps));
   }
   if (p.rows == 0) return Status::Ok();
-  if (!p.x) return Null(op, "x");
-  if (!p.gamma) return Null(op, "gamma");
-  if (!p.beta) return Null(op, "beta");
-  if (!p.y) return Null(op, "y");
+  if (!p.x) return NullArgument(op, "x");
+  if (!p.gamma) return NullArgument(op, "gamma");
+  if (!p.beta) return NullArgument(op, "beta");
+  if (!p.y) return NullArgument(op, "y");
   return Status::Ok();
 }
 
@@ -88,12 +79,12 @@ Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p) {
     return Status::Native(std::string(op) + ": give both dgamma and dbeta or neither");
   }
   if (p.rows == 0) return Status::Ok();
-  if (!p.dy) return Null(op, "dy");
-  if (!p.x) return Null(op, "x");
-  if (!p.gamma) return Null(op, "gamma");
-  if (!p.mean) return Null(op, "mean");
-  if (!p.rstd) return Null(op, "rstd");
-  if (!p.dx) return Null(op, "dx");
+  if (!p.dy) return NullArgument(op, "dy");
+  if (!p.x) return NullArgument(op, "x");
+  if (!p.gamma) return NullArgument(op, "gamma");
+  if (!p.mean) return NullArgument(op, "mean");
+  if (!p.rstd) return NullArgument(op, "rstd");
+  if (!p.dx) return NullArgument(op, "dx");
   return Status::Ok();
 }
 
@@ -103,7 +94,7 @@ Status LayerNorm(const Context& ctx, const LayerNormParams& p) {
 #ifdef FRUGAL_WITH_CUDA
     return LayerNormCuda(p, ctx.stream);
 #else
-    return NoCuda("layer_norm");
+    return NoCudaBackend("layer_norm");
 #endif
   }
   if (p.rows == 0) return Status::Ok();
@@ -127,7 +118,7 @@ Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p) {
 #ifdef FRUGAL_WITH_CUDA
     return LayerNormBackwardCuda(p, ctx.stream);
 #else
-    return NoCuda("layer_norm_backward");
+    return NoCudaBackend("layer_norm_backward");
 #endif
   }
   const LayerNormBackwardRowFn backward = LayerNormRowKernelsFor(ActiveIsa()).backward;
