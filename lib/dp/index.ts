@@ -7,7 +7,7 @@ import { callNative, callNativeAsync } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkTensor, commonDevice, type DeviceBuffer } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
-import * as rdp from './rdp';
+import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
 type Mem = Float32Array | DeviceBuffer;
 
@@ -344,6 +344,6 @@ export const dp = {
   clipRowsAsync,
   addNoise,
   addNoiseAsync,
-  /** RDP accountant: `epsilon`, `noiseMultiplier`, `rdp`, `DEFAULT_ORDERS`. */
-  rdp,
+  /** RDP accountant of the sampled Gaussian mechanism (double precision). */
+  rdp: { epsilon, noiseMultiplier, rdp, DEFAULT_ORDERS },
 };
