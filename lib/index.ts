@@ -15,3 +15,6 @@ export {
 export {
   gelu, geluAsync, geluBackward, geluBackwardAsync, softmax, softmaxAsync, type ActivationOptions,
 } from './activation';
+export {
+  random, StreamTags, type StreamOptions, type FloatStreamOptions, type ScaledStreamOptions, type WordStreamOptions,
+} from './random';
