@@ -1,7 +1,9 @@
 // Every benchmark suite, in the order `frugal bench` runs them.
 import { normSuite } from './norm';
+import { randomSuite } from './random';
 import type { BenchSuite } from './suite';
 
 export const suites: BenchSuite[] = [
   normSuite,
+  randomSuite,
 ];
