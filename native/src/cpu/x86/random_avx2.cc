@@ -33,29 +33,35 @@ struct Words4 {
   __m256i w0, w1, w2, w3;
 };
 
-// The 8 blocks starting at `block` (lane l: block + kLaneBlock[l]).
-inline Words4 Philox8(StreamId id, uint64_t block) {
+// Philox rounds on G independent groups of 8 blocks (x[g]: group g). Two
+// groups in flight hide the multiply latency of the round's dependency chain.
+template <int G>
+inline void Philox8(StreamId id, const uint64_t block[G], Words4 x[G]) {
   const __m256i lane_block = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-  const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(block)), lane_block);
-  // The low counter word wrapped where lo < lane_block (unsigned: compare with the sign bits flipped).
   const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(lane_block, flip), _mm256_xor_si256(lo, flip));
-  __m256i x0 = lo, x1 = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(block >> 32)), carry);
-  __m256i x2 = _mm256_set1_epi32(static_cast<int>(id.sub)), x3 = _mm256_set1_epi32(static_cast<int>(id.tag));
+  for (int g = 0; g < G; ++g) {
+    const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(block[g])), lane_block);
+    // The low counter word wrapped where lo < lane_block (unsigned: compare with the sign bits flipped).
+    const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(lane_block, flip), _mm256_xor_si256(lo, flip));
+    x[g] = {lo, _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(block[g] >> 32)), carry),
+            _mm256_set1_epi32(static_cast<int>(id.sub)), _mm256_set1_epi32(static_cast<int>(id.tag))};
+  }
   const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kMul0)), m1 = _mm256_set1_epi32(static_cast<int>(kMul1));
   uint32_t k0 = static_cast<uint32_t>(id.seed), k1 = static_cast<uint32_t>(id.seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    __m256i h0, l0, h1, l1;
-    MulHiLo(x0, m0, &h0, &l0);
-    MulHiLo(x2, m1, &h1, &l1);
-    x0 = _mm256_xor_si256(_mm256_xor_si256(h1, x1), _mm256_set1_epi32(static_cast<int>(k0)));
-    x2 = _mm256_xor_si256(_mm256_xor_si256(h0, x3), _mm256_set1_epi32(static_cast<int>(k1)));
-    x1 = l1;
-    x3 = l0;
+    const __m256i key0 = _mm256_set1_epi32(static_cast<int>(k0)), key1 = _mm256_set1_epi32(static_cast<int>(k1));
+    for (int g = 0; g < G; ++g) {
+      __m256i h0, l0, h1, l1;
+      MulHiLo(x[g].w0, m0, &h0, &l0);
+      MulHiLo(x[g].w2, m1, &h1, &l1);
+      x[g].w0 = _mm256_xor_si256(_mm256_xor_si256(h1, x[g].w1), key0);
+      x[g].w2 = _mm256_xor_si256(_mm256_xor_si256(h0, x[g].w3), key1);
+      x[g].w1 = l1;
+      x[g].w3 = l0;
+    }
     k0 += kWeyl0;
     k1 += kWeyl1;
   }
-  return {x0, x1, x2, x3};
 }
 
 // Element j of block b sits in lane l(b) of v_j; writes the group's 32
@@ -85,21 +91,39 @@ inline void BoxMuller(__m256i a, __m256i b, __m256 scale, __m256i* c, __m256i* s
 }
 
 // Fills out[0..n) with stream elements [offset, offset + n): whole groups go
-// straight to `out`; a group cut by either end goes through a local buffer, so
-// every element comes from the same vector code whatever offset and n are.
+// straight to `out`, two at a time; a group cut by either end goes through a
+// local buffer. Every element comes from the same vector code whatever the
+// offset and n are, so any slice equals the same elements of a longer call.
+// make(words) -> Words4 of 32-bit results, element j of each block in .wj.
 template <typename T, typename Make>
 void Fill(StreamId id, uint64_t offset, int64_t n, T* out, Make make) {
   static_assert(sizeof(T) == 4, "32-bit elements");
+  const auto store = [](T* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); };
   uint64_t block = offset / 4;
   int64_t pos = -static_cast<int64_t>(offset % 4);  // out index of the group's first element
   for (; pos < n; pos += kGroup, block += kGroup / 4) {
+    if (pos >= 0 && pos + 2 * kGroup <= n) {
+      const uint64_t blocks[2] = {block, block + kGroup / 4};
+      Words4 x[2];
+      Philox8<2>(id, blocks, x);
+      for (int g = 0; g < 2; ++g) {
+        __m256i v[4];
+        Interleave(make(x[g]), v);
+        for (int j = 0; j < 4; ++j) store(out + pos + g * kGroup + 8 * j, v[j]);
+      }
+      pos += kGroup;
+      block += kGroup / 4;
+      continue;
+    }
+    Words4 x;
+    Philox8<1>(id, &block, &x);
     __m256i v[4];
-    Interleave(make(Philox8(id, block)), v);
+    Interleave(make(x), v);
     if (pos >= 0 && pos + kGroup <= n) {
-      for (int j = 0; j < 4; ++j) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + pos + 8 * j), v[j]);
+      for (int j = 0; j < 4; ++j) store(out + pos + 8 * j, v[j]);
     } else {
       alignas(32) T tmp[kGroup];
-      for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + 8 * j), v[j]);
+      for (int j = 0; j < 4; ++j) store(tmp + 8 * j, v[j]);
       const int64_t from = pos < 0 ? -pos : 0, to = n - pos < kGroup ? n - pos : kGroup;
       std::memcpy(out + pos + from, tmp + from, static_cast<size_t>(to - from) * sizeof(T));
     }

@@ -33,28 +33,34 @@ struct Words4 {
   __m512i w0, w1, w2, w3;
 };
 
-// The 16 blocks starting at `block` (lane l: block + kLaneBlock[l]).
-inline Words4 Philox16(StreamId id, uint64_t block) {
+// Philox rounds on G independent groups of 16 blocks (x[g]: group g). Two
+// groups in flight hide the multiply latency of the round's dependency chain.
+template <int G>
+inline void Philox16(StreamId id, const uint64_t block[G], Words4 x[G]) {
   const __m512i lane_block = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  const __m512i lo = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(block)), lane_block);
-  const __mmask16 carry = _mm512_cmplt_epu32_mask(lo, lane_block);  // the low counter word wrapped
-  const __m512i hi0 = _mm512_set1_epi32(static_cast<int>(block >> 32));
-  __m512i x0 = lo, x1 = _mm512_mask_add_epi32(hi0, carry, hi0, _mm512_set1_epi32(1));
-  __m512i x2 = _mm512_set1_epi32(static_cast<int>(id.sub)), x3 = _mm512_set1_epi32(static_cast<int>(id.tag));
+  for (int g = 0; g < G; ++g) {
+    const __m512i lo = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(block[g])), lane_block);
+    const __mmask16 carry = _mm512_cmplt_epu32_mask(lo, lane_block);  // the low counter word wrapped
+    const __m512i hi = _mm512_set1_epi32(static_cast<int>(block[g] >> 32));
+    x[g] = {lo, _mm512_mask_add_epi32(hi, carry, hi, _mm512_set1_epi32(1)), _mm512_set1_epi32(static_cast<int>(id.sub)),
+            _mm512_set1_epi32(static_cast<int>(id.tag))};
+  }
   const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
   uint32_t k0 = static_cast<uint32_t>(id.seed), k1 = static_cast<uint32_t>(id.seed >> 32);
   for (int round = 0; round < 10; ++round) {
-    __m512i h0, l0, h1, l1;
-    MulHiLo(x0, m0, &h0, &l0);
-    MulHiLo(x2, m1, &h1, &l1);
-    x0 = _mm512_ternarylogic_epi32(h1, x1, _mm512_set1_epi32(static_cast<int>(k0)), 0x96);  // a ^ b ^ c
-    x2 = _mm512_ternarylogic_epi32(h0, x3, _mm512_set1_epi32(static_cast<int>(k1)), 0x96);
-    x1 = l1;
-    x3 = l0;
+    const __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0)), key1 = _mm512_set1_epi32(static_cast<int>(k1));
+    for (int g = 0; g < G; ++g) {
+      __m512i h0, l0, h1, l1;
+      MulHiLo(x[g].w0, m0, &h0, &l0);
+      MulHiLo(x[g].w2, m1, &h1, &l1);
+      x[g].w0 = _mm512_ternarylogic_epi32(h1, x[g].w1, key0, 0x96);  // a ^ b ^ c
+      x[g].w2 = _mm512_ternarylogic_epi32(h0, x[g].w3, key1, 0x96);
+      x[g].w1 = l1;
+      x[g].w3 = l0;
+    }
     k0 += kWeyl0;
     k1 += kWeyl1;
   }
-  return {x0, x1, x2, x3};
 }
 
 // Element j of block b sits in lane l(b) of v_j; writes the group's 64
@@ -84,17 +90,33 @@ inline void BoxMuller(__m512i a, __m512i b, __m512 scale, __m512i* c, __m512i* s
 }
 
 // Fills out[0..n) with stream elements [offset, offset + n): whole groups go
-// straight to `out`; a group cut by either end goes through a local buffer, so
-// every element comes from the same vector code whatever offset and n are.
-// make(words, scale) -> Words4 of 32-bit results, element j of each block in .wj.
+// straight to `out`, two at a time; a group cut by either end goes through a
+// local buffer. Every element comes from the same vector code whatever the
+// offset and n are, so any slice equals the same elements of a longer call.
+// make(words) -> Words4 of 32-bit results, element j of each block in .wj.
 template <typename T, typename Make>
 void Fill(StreamId id, uint64_t offset, int64_t n, T* out, Make make) {
   static_assert(sizeof(T) == 4, "32-bit elements");
   uint64_t block = offset / 4;
   int64_t pos = -static_cast<int64_t>(offset % 4);  // out index of the group's first element
   for (; pos < n; pos += kGroup, block += kGroup / 4) {
+    if (pos >= 0 && pos + 2 * kGroup <= n) {
+      const uint64_t blocks[2] = {block, block + kGroup / 4};
+      Words4 x[2];
+      Philox16<2>(id, blocks, x);
+      for (int g = 0; g < 2; ++g) {
+        __m512i v[4];
+        Interleave(make(x[g]), v);
+        for (int j = 0; j < 4; ++j) _mm512_storeu_si512(out + pos + g * kGroup + 16 * j, v[j]);
+      }
+      pos += kGroup;
+      block += kGroup / 4;
+      continue;
+    }
+    Words4 x;
+    Philox16<1>(id, &block, &x);
     __m512i v[4];
-    Interleave(make(Philox16(id, block)), v);
+    Interleave(make(x), v);
     if (pos >= 0 && pos + kGroup <= n) {
       for (int j = 0; j < 4; ++j) _mm512_storeu_si512(out + pos + 16 * j, v[j]);
     } else {
