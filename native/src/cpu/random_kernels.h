@@ -18,6 +18,11 @@
 
 namespace frugal {
 
+// Philox4x32-10 round constants (Random123): the two multipliers and the Weyl
+// increments of the two key words.
+constexpr uint32_t kPhiloxMul0 = 0xD2511F53u, kPhiloxMul1 = 0xCD9E8D57u;
+constexpr uint32_t kPhiloxWeyl0 = 0x9E3779B9u, kPhiloxWeyl1 = 0xBB67AE85u;
+
 using RandomWordsFn = void (*)(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
 using RandomUniformFn = void (*)(StreamId id, uint64_t offset, int64_t n, float* out);
 // Normal and Rademacher values are multiplied by `scale`.

@@ -4,13 +4,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cpu/random_kernels.h"
 #include "frugal/random.h"
 
 namespace frugal {
 namespace {
-
-constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
 // The four words of the block holding stream element 4·block.
 void Block(StreamId id, uint64_t block, uint32_t out[4]) {
@@ -41,15 +39,15 @@ void Philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4
   uint32_t x0 = counter[0], x1 = counter[1], x2 = counter[2], x3 = counter[3];
   uint32_t k0 = key[0], k1 = key[1];
   for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = uint64_t{kMul0} * x0, p1 = uint64_t{kMul1} * x2;
+    const uint64_t p0 = uint64_t{kPhiloxMul0} * x0, p1 = uint64_t{kPhiloxMul1} * x2;
     const uint32_t y0 = static_cast<uint32_t>(p1 >> 32) ^ x1 ^ k0;
     const uint32_t y2 = static_cast<uint32_t>(p0 >> 32) ^ x3 ^ k1;
     x0 = y0;
     x1 = static_cast<uint32_t>(p1);
     x2 = y2;
     x3 = static_cast<uint32_t>(p0);
-    k0 += kWeyl0;
-    k1 += kWeyl1;
+    k0 += kPhiloxWeyl0;
+    k1 += kPhiloxWeyl1;
   }
   out[0] = x0;
   out[1] = x1;

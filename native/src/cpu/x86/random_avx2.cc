@@ -2,7 +2,7 @@
 // lane), then the words are turned into the requested values and written in
 // stream order, 32 elements per group.
 //
-// Lane l of a group holds block base + kLaneBlock[l], a permutation chosen so
+// Lane l of a group holds block base + lane_block[l], a permutation chosen so
 // that the two unpack stages of Interleave put blocks 0-1, 2-3, 4-5, 6-7 into
 // consecutive vectors: the 4×8 → 32 transpose needs no cross-lane shuffle.
 #include <cstdint>
@@ -16,9 +16,6 @@ namespace avx2 {
 namespace {
 
 constexpr int kGroup = 32;  // stream elements per group: 8 blocks of 4 words
-
-constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
 // Per-lane 32×32 → 64-bit products: _mm256_mul_epu32 multiplies the even
 // lanes; the odd lanes are shifted down and multiplied separately.
@@ -46,7 +43,7 @@ inline void Philox8(StreamId id, const uint64_t block[G], Words4 x[G]) {
     x[g] = {lo, _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(block[g] >> 32)), carry),
             _mm256_set1_epi32(static_cast<int>(id.sub)), _mm256_set1_epi32(static_cast<int>(id.tag))};
   }
-  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kMul0)), m1 = _mm256_set1_epi32(static_cast<int>(kMul1));
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kPhiloxMul0)), m1 = _mm256_set1_epi32(static_cast<int>(kPhiloxMul1));
   uint32_t k0 = static_cast<uint32_t>(id.seed), k1 = static_cast<uint32_t>(id.seed >> 32);
   for (int round = 0; round < 10; ++round) {
     const __m256i key0 = _mm256_set1_epi32(static_cast<int>(k0)), key1 = _mm256_set1_epi32(static_cast<int>(k1));
@@ -59,8 +56,8 @@ inline void Philox8(StreamId id, const uint64_t block[G], Words4 x[G]) {
       x[g].w1 = l1;
       x[g].w3 = l0;
     }
-    k0 += kWeyl0;
-    k1 += kWeyl1;
+    k0 += kPhiloxWeyl0;
+    k1 += kPhiloxWeyl1;
   }
 }
 

@@ -2,7 +2,7 @@
 // per lane), then the words are turned into the requested values and written
 // in stream order, 64 elements per group.
 //
-// Lane l of a group holds block base + kLaneBlock[l], a permutation chosen so
+// Lane l of a group holds block base + lane_block[l], a permutation chosen so
 // that the two unpack stages of Interleave put blocks 0-3, 4-7, 8-11, 12-15
 // into consecutive vectors: the 4×16 → 64 transpose needs no cross-lane shuffle.
 #include <cstdint>
@@ -16,9 +16,6 @@ namespace avx512 {
 namespace {
 
 constexpr int kGroup = 64;  // stream elements per group: 16 blocks of 4 words
-
-constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
-constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
 
 // Per-lane 32×32 → 64-bit products: _mm512_mul_epu32 multiplies the even
 // lanes; the odd lanes are shifted down and multiplied separately.
@@ -45,7 +42,7 @@ inline void Philox16(StreamId id, const uint64_t block[G], Words4 x[G]) {
     x[g] = {lo, _mm512_mask_add_epi32(hi, carry, hi, _mm512_set1_epi32(1)), _mm512_set1_epi32(static_cast<int>(id.sub)),
             _mm512_set1_epi32(static_cast<int>(id.tag))};
   }
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kMul1));
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(kPhiloxMul0)), m1 = _mm512_set1_epi32(static_cast<int>(kPhiloxMul1));
   uint32_t k0 = static_cast<uint32_t>(id.seed), k1 = static_cast<uint32_t>(id.seed >> 32);
   for (int round = 0; round < 10; ++round) {
     const __m512i key0 = _mm512_set1_epi32(static_cast<int>(k0)), key1 = _mm512_set1_epi32(static_cast<int>(k1));
@@ -58,8 +55,8 @@ inline void Philox16(StreamId id, const uint64_t block[G], Words4 x[G]) {
       x[g].w1 = l1;
       x[g].w3 = l0;
     }
-    k0 += kWeyl0;
-    k1 += kWeyl1;
+    k0 += kPhiloxWeyl0;
+    k1 += kPhiloxWeyl1;
   }
 }
 
