@@ -77,9 +77,10 @@ struct Values<RandomKind::kNormal> {
 template <RandomKind kKind>
 __global__ void RandomKernel(uint32_t k0, uint32_t k1, uint32_t sub, uint32_t tag, unsigned long long offset,
                              long long n, float scale, typename Values<kKind>::Out* out) {
+  // The last element index, inclusive: offset + n itself may wrap to 0 at the end of the stream.
   const unsigned long long first_block = offset / 4;
-  const unsigned long long last = offset + static_cast<unsigned long long>(n);  // one past the end
-  const long long blocks = static_cast<long long>((last - 1) / 4 - first_block + 1);
+  const unsigned long long last = offset + static_cast<unsigned long long>(n - 1);
+  const long long blocks = static_cast<long long>(last / 4 - first_block + 1);
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < blocks; t += stride) {
     const unsigned long long block = first_block + static_cast<unsigned long long>(t);
@@ -90,7 +91,7 @@ __global__ void RandomKernel(uint32_t k0, uint32_t k1, uint32_t sub, uint32_t ta
     Values<kKind>::Get(w, scale, v);
     for (int i = 0; i < 4; ++i) {
       const unsigned long long e = 4 * block + i;
-      if (e >= offset && e < last) out[e - offset] = v[i];
+      if (e >= offset && e <= last) out[e - offset] = v[i];
     }
   }
 }
@@ -98,7 +99,7 @@ __global__ void RandomKernel(uint32_t k0, uint32_t k1, uint32_t sub, uint32_t ta
 template <RandomKind kKind>
 Status Launch(StreamId id, uint64_t offset, int64_t n, float scale, void* out, cudaStream_t stream) {
   // Blocks touched: from ⌊offset/4⌋ to ⌊(offset+n−1)/4⌋.
-  const long long blocks = static_cast<long long>((offset + static_cast<uint64_t>(n) - 1) / 4 - offset / 4 + 1);
+  const long long blocks = static_cast<long long>((offset + static_cast<uint64_t>(n - 1)) / 4 - offset / 4 + 1);
   long long grid = (blocks + kThreads - 1) / kThreads;
   if (grid > kMaxBlocks) grid = kMaxBlocks;
   RandomKernel<kKind><<<static_cast<unsigned>(grid), kThreads, 0, stream>>>(

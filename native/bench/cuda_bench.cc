@@ -1,0 +1,229 @@
+// CUDA benchmark: the foundation ops on the GPU, each beside a baseline measured
+// in the same run. Timing: cudaEvents around every launch, median of kRuns runs
+// after kWarmup warm-up runs. The launchers are called directly (the front ends
+// only add host-side argument checks).
+//
+// Output: one "bench" line per measurement, then one "key <family> ..." line per
+// op family (scripts/gpu-check.sh joins those with the test results). Exits 0
+// with a message when there is no device or the build has no CUDA.
+#include <cstdio>
+
+#ifdef FRUGAL_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cuda_bench_baseline.h"
+#include "frugal/activation.h"
+#include "frugal/cuda.h"
+#include "frugal/gemm.h"
+#include "frugal/layer_norm.h"
+#include "frugal/random.h"
+
+namespace frugal {
+namespace {
+
+constexpr int kWarmup = 3, kRuns = 15;
+
+Status FromCuda(cudaError_t e, const char* what) {
+  return e == cudaSuccess ? Status::Ok() : Status::Device(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+// Device memory for the benchmark, filled with uniform [0, 1) values from a random stream.
+class Buffer {
+ public:
+  explicit Buffer(int64_t n, uint32_t sub = 0) : n_(n) {
+    status_ = CudaMalloc(reinterpret_cast<void**>(&ptr_), n * sizeof(float));
+    if (status_.ok()) status_ = RandomCuda(RandomKind::kUniform, {7, sub, 0}, 0, n, 1.0f, ptr_, nullptr);
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { (void)CudaFree(ptr_); }
+  float* get() const { return ptr_; }
+  const Status& status() const { return status_; }
+  std::vector<float> Host() const {
+    std::vector<float> h(n_);
+    (void)CudaCopyToHost(h.data(), ptr_, n_ * sizeof(float));
+    return h;
+  }
+
+ private:
+  float* ptr_ = nullptr;
+  int64_t n_;
+  Status status_;
+};
+
+// Median milliseconds of one call of fn (on the default stream); negative on error.
+double MedianMs(const std::function<Status()>& fn, std::string* error) {
+  cudaEvent_t start, stop;
+  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess) {
+    *error = "cudaEventCreate failed";
+    return -1;
+  }
+  std::vector<float> ms;
+  Status s;
+  for (int r = 0; r < kWarmup + kRuns && s.ok(); ++r) {
+    cudaEventRecord(start);
+    s = fn();
+    cudaEventRecord(stop);
+    if (s.ok()) s = FromCuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
+    float t = 0;
+    if (s.ok()) s = FromCuda(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
+    if (r >= kWarmup) ms.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (!s.ok()) {
+    *error = s.message();
+    return -1;
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+std::map<std::string, std::string> g_keys;  // family -> key figure
+int g_errors = 0;
+
+// Prints one measurement: rate = work / time for the op and for its baseline.
+// Returns the op's rate (0 on error).
+double Report(const char* op, const std::string& shape, const char* unit, double work, const char* baseline,
+              const std::function<Status()>& run, const std::function<Status()>& run_baseline,
+              const std::string& extra = "") {
+  std::string error;
+  const double ms = MedianMs(run, &error);
+  const double base_ms = error.empty() ? MedianMs(run_baseline, &error) : -1;
+  if (!error.empty()) {
+    std::printf("bench %-16s %-16s ERROR %s\n", op, shape.c_str(), error.c_str());
+    ++g_errors;
+    return 0;
+  }
+  const double rate = work / (ms * 1e-3), base = work / (base_ms * 1e-3);
+  std::printf("bench %-16s %-16s %9.2f %-8s (%.3f ms) | %-14s %9.2f | ratio %6.2fx%s\n", op, shape.c_str(), rate,
+              unit, ms, baseline, base, rate / base, extra.c_str());
+  return rate;
+}
+
+std::string Fmt(const char* format, double a, double b = 0) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, format, a, b);
+  return buf;
+}
+
+// Largest |a − b| over the largest |b|: a sanity check of Frugal against the naive kernel.
+double RelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::fabs(static_cast<double>(b[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+void BenchGemm() {
+  struct Shape {
+    int64_t M, N, K;
+  };
+  for (Shape s : {Shape{1024, 1024, 1024}, Shape{2048, 2048, 2048}, Shape{4096, 768, 3072}, Shape{4096, 3072, 768}}) {
+    Buffer A(s.M * s.K, 1), B(s.K * s.N, 2), C(s.M * s.N), naive(s.M * s.N);
+    if (!A.status().ok() || !B.status().ok() || !C.status().ok() || !naive.status().ok()) {
+      std::printf("bench gemm ERROR allocating: %s\n", A.status().message().c_str());
+      ++g_errors;
+      return;
+    }
+    GemmParams p;
+    p.M = s.M, p.N = s.N, p.K = s.K;
+    p.A = A.get(), p.lda = s.K, p.B = B.get(), p.ldb = s.N, p.C = C.get(), p.ldc = s.N;
+    const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K);
+    const double flop = 2.0 * s.M * s.N * s.K / 1e12;
+    const auto run_naive = [&] { return FromCuda(bench::NaiveGemm(s.M, s.N, s.K, A.get(), B.get(), naive.get(), nullptr), "naive"); };
+    double rates[2] = {0, 0};
+    for (bool tf32 : {false, true}) {
+      p.allowTf32 = tf32;
+      const auto run = [&] { return GemmCuda(p, nullptr); };
+      // One untimed run of each, to compare their results.
+      std::string check;
+      if (run().ok() && run_naive().ok()) check = Fmt(" | max rel diff vs naive %.1e", RelDiff(C.Host(), naive.Host()));
+      rates[tf32] = Report(tf32 ? "gemm_tf32" : "gemm_fp32", shape, "TFLOP/s", flop, "naive", run, run_naive, check);
+    }
+    if (s.M == 2048) {
+      g_keys["gemm"] = Fmt("fp32 2048^3 %.1f TFLOP/s, tf32 %.1f TFLOP/s", rates[0], rates[1]);
+    }
+  }
+}
+
+void BenchRandom() {
+  const int64_t n = int64_t{1} << 26;
+  Buffer out(n);
+  if (!out.status().ok()) return;
+  const auto memset_roof = [&] { return FromCuda(cudaMemsetAsync(out.get(), 0, n * sizeof(float)), "memset"); };
+  double normal = 0;
+  for (RandomKind kind : {RandomKind::kNormal, RandomKind::kUniform, RandomKind::kWords}) {
+    const char* name = kind == RandomKind::kNormal ? "random_normal" : kind == RandomKind::kUniform ? "random_uniform" : "random_words";
+    const double rate = Report(name, "2^26", "G/s", n / 1e9, "memset (G/s)",
+                               [&] { return RandomCuda(kind, {1, 2, kTagDpNoise}, 0, n, 1.0f, out.get(), nullptr); },
+                               memset_roof);
+    if (kind == RandomKind::kNormal) normal = rate;
+  }
+  g_keys["random"] = Fmt("normal %.1f G values/s", normal);
+}
+
+// LayerNorm, GELU and softmax in GB/s of compulsory traffic, against a device-to-device copy.
+void BenchMemoryBound() {
+  for (int64_t cols : {int64_t{768}, int64_t{3072}}) {
+    const int64_t rows = 4096, n = rows * cols;
+    Buffer x(n, 3), dy(n, 4), y(n), dx(n), gamma(cols, 5), beta(cols, 6), mean(rows), rstd(rows);
+    Buffer dgamma(cols), dbeta(cols);
+    if (!x.status().ok() || !y.status().ok() || !dx.status().ok()) return;
+    const std::string shape = "[" + std::to_string(rows) + "," + std::to_string(cols) + "]";
+    const double gb2 = 2.0 * n * sizeof(float) / 1e9, gb3 = 3.0 * n * sizeof(float) / 1e9;
+    const auto copy = [&] {
+      return FromCuda(cudaMemcpyAsync(y.get(), x.get(), n * sizeof(float), cudaMemcpyDeviceToDevice), "copy");
+    };
+    const LayerNormParams ln{rows, cols, x.get(), gamma.get(), beta.get(), 1e-5f, y.get(), mean.get(), rstd.get()};
+    const LayerNormBackwardParams lnb{rows, cols, dy.get(), x.get(), gamma.get(), mean.get(), rstd.get(),
+                                      dx.get(), dgamma.get(), dbeta.get()};
+    const double ln_rate = Report("layer_norm", shape, "GB/s", gb2, "d2d copy", [&] { return LayerNormCuda(ln, nullptr); }, copy);
+    Report("layer_norm_bwd", shape, "GB/s", gb3, "d2d copy", [&] { return LayerNormBackwardCuda(lnb, nullptr); }, copy);
+    const double gelu = Report("gelu", shape, "GB/s", gb2, "d2d copy", [&] { return GeluCuda(n, x.get(), y.get(), nullptr); }, copy);
+    Report("gelu_bwd", shape, "GB/s", gb3, "d2d copy",
+           [&] { return GeluBackwardCuda(n, x.get(), dy.get(), dx.get(), nullptr); }, copy);
+    const double softmax = Report("softmax", shape, "GB/s", gb2, "d2d copy",
+                                  [&] { return SoftmaxCuda(rows, cols, x.get(), y.get(), nullptr); }, copy);
+    if (cols == 3072) {
+      g_keys["layer_norm"] = Fmt("forward [4096,3072] %.0f GB/s", ln_rate);
+      g_keys["activation"] = Fmt("gelu [4096,3072] %.0f GB/s, softmax %.0f GB/s", gelu, softmax);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace frugal
+
+int main() {
+  using namespace frugal;
+  if (CudaDeviceCount() == 0) {
+    std::printf("cuda_bench: no CUDA device, nothing to measure\n");
+    return 0;
+  }
+  std::printf("cuda_bench: %s, median of %d runs after %d warm-up runs\n", CudaDeviceName(0), kRuns, kWarmup);
+  BenchGemm();
+  BenchRandom();
+  BenchMemoryBound();
+  for (const auto& kv : g_keys) std::printf("key %s %s\n", kv.first.c_str(), kv.second.c_str());
+  return g_errors == 0 ? 0 : 1;
+}
+
+#else
+
+int main() {
+  std::printf("cuda_bench: this build has no CUDA backend, nothing to measure\n");
+  return 0;
+}
+
+#endif
