@@ -251,6 +251,7 @@ test('bad inputs give FrugalErrors with the right code', (t) => {
   }
   // Edges that are fine.
   t.is(random.words(0, ok).length, 0);
-  t.is(random.normal(4, { seed: 2n ** 64n - 1n, sub: 2 ** 32 - 1, tag: 2 ** 32 - 1, offset: 2n ** 64n - 4n }).length, 4);
+  const last = { seed: 2n ** 64n - 1n, sub: 2 ** 32 - 1, tag: 2 ** 32 - 1, offset: 2n ** 64n - 5n };
+  t.deepEqual(Array.from(random.words(5, last)), jsStream(last.seed, last.sub, last.tag, last.offset, 5).words, 'ends at 2^64');
   t.is(random.uniform(3, { seed: Number.MAX_SAFE_INTEGER, offset: Number.MAX_SAFE_INTEGER }).length, 3);
 });

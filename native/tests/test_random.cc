@@ -203,6 +203,18 @@ FRUGAL_TEST(thread_count_does_not_change_results) {
   (void)SetNumThreads(saved);
 }
 
+FRUGAL_TEST(windows_ending_at_two_to_the_64_over_several_chunks) {
+  const Context ctx;
+  const int64_t n = 200003;
+  const uint64_t offset = ~uint64_t{0} - static_cast<uint64_t>(n - 1);  // last element is 2^64 − 1
+  std::vector<uint32_t> got(n), want(n);
+  RandomWordsReference({7, 8, 9}, offset, n, want.data());
+  test::ForEachIsa([&](Isa) {
+    FRUGAL_CHECK(RandomWords(ctx, {7, 8, 9}, offset, n, got.data()).ok());
+    FRUGAL_CHECK(SameBits(got.data(), want.data(), n));
+  });
+}
+
 FRUGAL_TEST(direct_kernels_match_front_end) {
   // Other families call RandomKernelsFor(...) on tiles; a tile equals the slice of one big call.
   const Context ctx;

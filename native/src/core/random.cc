@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/front_end.h"
 #include "cpu/random_kernels.h"
 #include "frugal/isa.h"
 #include "frugal/random.h"
@@ -24,7 +25,7 @@ constexpr uint64_t kChunk = uint64_t{1} << 16;
 
 Status Check(const char* op, uint64_t offset, int64_t n, const void* out) {
   if (n < 0) return Status::Shape(std::string(op) + ": expected n >= 0, got " + std::to_string(n));
-  if (n > 0 && !out) return Status::Native(std::string(op) + ": out is null");
+  if (n > 0 && !out) return NullArgument(op, "out");
   if (n > 0 && offset > UINT64_MAX - static_cast<uint64_t>(n - 1)) {
     return Status::Range(std::string(op) + ": elements [offset, offset + n) must stay below 2^64, got offset " +
                          std::to_string(offset) + " and n " + std::to_string(n));
@@ -40,7 +41,9 @@ Status CheckScale(const char* op, float scale) {
 // Runs fill(task_offset, task_n, task_out) over chunks of the stream.
 template <typename T, typename Fill>
 void Chunked(uint64_t offset, int64_t n, T* out, Fill fill) {
-  const uint64_t first = offset / kChunk, last = (offset + static_cast<uint64_t>(n) - 1) / kChunk;
+  // Inclusive ends: a window may end exactly at 2^64, where offset + n wraps.
+  const uint64_t back = offset + static_cast<uint64_t>(n - 1);
+  const uint64_t first = offset / kChunk, last = back / kChunk;
   if (first == last) {  // small calls: no pool, no std::function
     fill(offset, n, out);
     return;
@@ -48,20 +51,21 @@ void Chunked(uint64_t offset, int64_t n, T* out, Fill fill) {
   ParallelFor(static_cast<int64_t>(last - first + 1), [&](int64_t task) {
     const uint64_t c = first + static_cast<uint64_t>(task);
     const uint64_t begin = task == 0 ? offset : c * kChunk;
-    const uint64_t end = c == last ? offset + static_cast<uint64_t>(n) : (c + 1) * kChunk;
-    fill(begin, static_cast<int64_t>(end - begin), out + (begin - offset));
+    const uint64_t end = c == last ? back : (c + 1) * kChunk - 1;
+    fill(begin, static_cast<int64_t>(end - begin + 1), out + (begin - offset));
   });
 }
 
 // What to generate; the values match RandomKind, which exists only in CUDA builds.
 enum Kind { kWords = 0, kUniform = 1, kNormal = 2, kRademacher = 3 };
 
-Status OnDevice(const Context& ctx, Kind kind, StreamId id, uint64_t offset, int64_t n, float scale, void* out) {
+Status OnDevice(const char* op, const Context& ctx, Kind kind, StreamId id, uint64_t offset, int64_t n, float scale, void* out) {
 #ifdef FRUGAL_WITH_CUDA
+  (void)op;
   return RandomCuda(static_cast<RandomKind>(kind), id, offset, n, scale, out, ctx.stream);
 #else
   (void)ctx, (void)kind, (void)id, (void)offset, (void)n, (void)scale, (void)out;
-  return Status::Device("random: this build of Frugal has no CUDA backend");
+  return NoCudaBackend(op);
 #endif
 }
 
@@ -85,7 +89,7 @@ const RandomKernels& RandomKernelsFor(Isa isa) {
 Status RandomWords(const Context& ctx, StreamId id, uint64_t offset, int64_t n, uint32_t* out) {
   FRUGAL_RETURN_IF_ERROR(Check("random_words", offset, n, out));
   if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice(ctx, kWords, id, offset, n, 1.0f, out);
+  if (ctx.device == Device::kCuda) return OnDevice("random_words", ctx, kWords, id, offset, n, 1.0f, out);
   const RandomWordsFn fn = RandomKernelsFor(ActiveIsa()).words;
   Chunked(offset, n, out, [&](uint64_t o, int64_t m, uint32_t* p) { fn(id, o, m, p); });
   return Status::Ok();
@@ -94,7 +98,7 @@ Status RandomWords(const Context& ctx, StreamId id, uint64_t offset, int64_t n, 
 Status RandomUniform(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float* out) {
   FRUGAL_RETURN_IF_ERROR(Check("random_uniform", offset, n, out));
   if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice(ctx, kUniform, id, offset, n, 1.0f, out);
+  if (ctx.device == Device::kCuda) return OnDevice("random_uniform", ctx, kUniform, id, offset, n, 1.0f, out);
   const RandomUniformFn fn = RandomKernelsFor(ActiveIsa()).uniform;
   Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, p); });
   return Status::Ok();
@@ -104,7 +108,7 @@ Status RandomNormal(const Context& ctx, StreamId id, uint64_t offset, int64_t n,
   FRUGAL_RETURN_IF_ERROR(Check("random_normal", offset, n, out));
   FRUGAL_RETURN_IF_ERROR(CheckScale("random_normal", scale));
   if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice(ctx, kNormal, id, offset, n, scale, out);
+  if (ctx.device == Device::kCuda) return OnDevice("random_normal", ctx, kNormal, id, offset, n, scale, out);
   const RandomScaledFn fn = RandomKernelsFor(ActiveIsa()).normal;
   Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
   return Status::Ok();
@@ -114,7 +118,7 @@ Status RandomRademacher(const Context& ctx, StreamId id, uint64_t offset, int64_
   FRUGAL_RETURN_IF_ERROR(Check("random_rademacher", offset, n, out));
   FRUGAL_RETURN_IF_ERROR(CheckScale("random_rademacher", scale));
   if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice(ctx, kRademacher, id, offset, n, scale, out);
+  if (ctx.device == Device::kCuda) return OnDevice("random_rademacher", ctx, kRademacher, id, offset, n, scale, out);
   const RandomScaledFn fn = RandomKernelsFor(ActiveIsa()).rademacher;
   Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
   return Status::Ok();
