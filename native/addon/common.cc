@@ -182,6 +182,19 @@ Napi::Value Run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
   return promise;
 }
 
+Device OneDevice(Napi::Env env, const char* op, std::initializer_list<const Buffer*> buffers) {
+  const Buffer* first = nullptr;
+  for (const Buffer* b : buffers) {
+    if (!b->data && b->length == 0) continue;
+    if (!first) {
+      first = b;
+    } else if (b->device != first->device) {
+      Throw(env, Code::kDevice, std::string(op) + ": all buffers must be on one device");
+    }
+  }
+  return first ? first->device : Device::kCpu;
+}
+
 Context ContextFor(Device device) {
   Context ctx;
   ctx.device = device;

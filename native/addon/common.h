@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ Napi::Value Run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep,
 
 // Context for a call: CPU by default, CUDA when the inputs live on the device.
 Context ContextFor(Device device);
+
+// The one device all present buffers live on (buffers with no data are skipped);
+// throws E_DEVICE naming `op` when they disagree.
+Device OneDevice(Napi::Env env, const char* op, std::initializer_list<const Buffer*> buffers);
 
 }  // namespace addon
 }  // namespace frugal

@@ -1,0 +1,139 @@
+// Matrix multiplication with fused epilogues (CPU: packed AVX-512/AVX2 kernels;
+// CUDA when the tensors live there).
+import { native } from './binding';
+import { callNative, callNativeAsync } from './call';
+import { FrugalError } from './errors';
+import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer } from './tensor';
+import { checkBool, checkEnum, checkNumber, checkOptions, shapeText } from './validate';
+
+type Memory = Float32Array | DeviceBuffer;
+
+interface GemmNative {
+  gemm(a: Memory, b: Memory, c: Memory, bias: Memory | null, colScale: Memory | null, residual: Memory | null,
+    batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, sharedB: boolean,
+    alpha: number, beta: number, gelu: boolean, async: boolean): unknown;
+}
+
+/** Options of {@link matmul}: `out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out`. */
+export interface MatmulOptions {
+  /** Use aᵀ: a is [K, M] (or [batch, K, M]). Default false. */
+  transA?: boolean;
+  /** Use bᵀ: b is [N, K] (or [batch, N, K]). Default false. */
+  transB?: boolean;
+  /** Scales the product. Default 1. */
+  alpha?: number;
+  /** Adds beta × the previous contents of `out` (needs `out`). Default 0. */
+  beta?: number;
+  /** Where to write the result ([M, N] or [batch, M, N]); must not share memory with a or b. */
+  out?: Tensor;
+  /** [N], added to every row before the activation. */
+  bias?: Tensor;
+  /** Shaped like the result, added after the activation and colScale. */
+  residual?: Tensor;
+  /** [N], multiplies every row after the activation. */
+  colScale?: Tensor;
+  /** 'none' (default) or 'gelu' (exact erf form). */
+  activation?: 'none' | 'gelu';
+}
+
+const KNOWN = new Set(['transA', 'transB', 'alpha', 'beta', 'out', 'bias', 'residual', 'colScale', 'activation']);
+
+interface Plan {
+  args: Parameters<GemmNative['gemm']>;
+  out: Tensor;
+}
+
+function sameMemory(x: Tensor, y: Tensor): boolean {
+  if (x.device !== y.device) return false;
+  if (x.device === 'cuda') return (x.memory as DeviceBuffer).__frugalDevicePtr === (y.memory as DeviceBuffer).__frugalDevicePtr;
+  const p = x.data, q = y.data;
+  if (p.buffer !== q.buffer) return false;
+  return p.byteOffset < q.byteOffset + q.byteLength && q.byteOffset < p.byteOffset + p.byteLength;
+}
+
+function plan(a: unknown, b: unknown, options: unknown, async: boolean): Plan {
+  const A = checkTensor(a, 'a');
+  const B = checkTensor(b, 'b');
+  const o = checkOptions<MatmulOptions>(options, 'options');
+  for (const key of Object.keys(o)) {
+    if (!KNOWN.has(key)) throw new FrugalError('E_CONFIG', `options.${key}: unknown option (known: ${[...KNOWN].join(', ')})`);
+  }
+  const transA = o.transA === undefined ? false : checkBool(o.transA, 'options.transA');
+  const transB = o.transB === undefined ? false : checkBool(o.transB, 'options.transB');
+  const alpha = o.alpha === undefined ? 1 : checkNumber(o.alpha, 'options.alpha');
+  const beta = o.beta === undefined ? 0 : checkNumber(o.beta, 'options.beta');
+  const gelu = (o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu'] as const)) === 'gelu';
+
+  if (A.shape.length !== 2 && A.shape.length !== 3) {
+    throw new FrugalError('E_SHAPE', `a: expected shape [M, K] or [batch, M, K], got ${shapeText(A.shape)}`);
+  }
+  if (B.shape.length !== 2 && B.shape.length !== 3) {
+    throw new FrugalError('E_SHAPE', `b: expected shape [K, N] or [batch, K, N], got ${shapeText(B.shape)}`);
+  }
+  const batched = A.shape.length === 3;
+  const batch = batched ? A.shape[0] : 1;
+  const [ar, ac] = A.shape.slice(-2);
+  const [br, bc] = B.shape.slice(-2);
+  const M = transA ? ac : ar;
+  const K = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
+  if (B.shape.length === 3 && (!batched || B.shape[0] !== batch)) {
+    throw new FrugalError('E_SHAPE', `b: a batched b must match a's batch ${batched ? batch : '(a is not batched)'}, got ${shapeText(B.shape)}`);
+  }
+  if (Kb !== K) {
+    const want = transB ? `[*, ${K}]` : `[${K}, *]`;
+    throw new FrugalError('E_SHAPE', `b: inner dimensions differ: op(a) is ${M}x${K}, so b must be ${want}${transB ? ' (transB)' : ''}, got ${shapeText(B.shape)}`);
+  }
+  const outShape = batched ? [batch, M, N] : [M, N];
+  const tensors: Array<[Tensor | undefined, string]> = [[A, 'a'], [B, 'b']];
+  const check = (t: unknown, name: string, shape: number[]): Tensor | undefined => {
+    if (t === undefined) return undefined;
+    const T = checkTensor(t, name);
+    if (T.shape.length !== shape.length || T.shape.some((d, i) => d !== shape[i])) {
+      throw new FrugalError('E_SHAPE', `${name}: expected shape ${shapeText(shape)}, got ${shapeText(T.shape)}`);
+    }
+    tensors.push([T, name]);
+    return T;
+  };
+  const bias = check(o.bias, 'options.bias', [N]);
+  const colScale = check(o.colScale, 'options.colScale', [N]);
+  const residual = check(o.residual, 'options.residual', outShape);
+  let out = check(o.out, 'options.out', outShape);
+  if (beta !== 0 && !out) throw new FrugalError('E_CONFIG', `options.beta: beta ${beta} needs options.out (the C it scales)`);
+  const device = commonDevice(tensors);
+  if (out) {
+    if (sameMemory(out, A) || sameMemory(out, B)) {
+      throw new FrugalError('E_RANGE', 'options.out: must not share memory with a or b');
+    }
+  } else {
+    out = zeros(outShape, device);
+  }
+  // Touch .memory now: it checks for detached buffers before any native call.
+  const mem = (t: Tensor | undefined) => (t ? t.memory : null);
+  return {
+    out,
+    args: [A.memory, B.memory, out.memory, mem(bias), mem(colScale), mem(residual), batch, M, N, K,
+      transA, transB, B.shape.length === 2, alpha, beta, gelu, async],
+  };
+}
+
+/**
+ * Matrix product with an optional fused epilogue:
+ * `out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out`.
+ * a is [M, K] or [batch, M, K]; b is [K, N] (shared by every batch) or
+ * [batch, K, N]. Returns `out` (a new tensor unless `options.out` is given).
+ * @example matmul(x, w, { bias, activation: 'gelu' })
+ */
+export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
+  const { args, out } = plan(a, b, options, false);
+  callNative(() => native<GemmNative>().gemm(...args));
+  return out;
+}
+
+/** {@link matmul} on a worker thread; the inputs stay referenced until it settles. */
+export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions): Promise<Tensor> {
+  const { args, out } = plan(a, b, options, true);
+  await callNativeAsync(() => native<GemmNative>().gemm(...args) as Promise<unknown>);
+  return out;
+}
