@@ -6,6 +6,7 @@
 export { FrugalError, type ErrorCode } from './errors';
 export { Tensor, zeros, type DeviceName } from './tensor';
 export { info, setNumThreads, setIsa, isaLevels, type FrugalInfo, type IsaLevel } from './core';
+export { matmul, matmulAsync, type MatmulOptions } from './matmul';
 export { dp } from './dp';
 export { PrivacyEngine, type PrivacyEngineOptions, type StepGroup, type StepResult, type PrivateGrad } from './dp/privacy_engine';
 export {
