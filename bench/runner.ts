@@ -117,11 +117,11 @@ const fmtRate = (m: Measurement) => (m.rate ? `${m.rate.value.toFixed(m.rate.val
 
 /** A plain-text table: one row for Frugal and one per baseline, with ratios. */
 export function formatTable(results: CaseResult[]): string {
-  const rows: string[][] = [['suite', 'case', 'impl', 'median', 'rate', 'vs frugal']];
+  const rows: string[][] = [['suite', 'case', 'impl', 'median', 'rate', 'baseline ÷ frugal time']];
   for (const r of results) {
     rows.push([r.suite, r.case, 'frugal', fmtTime(r.frugal.median), fmtRate(r.frugal), '']);
     for (const b of r.baselines) {
-      rows.push(['', '', b.name, fmtTime(b.median), fmtRate(b), `frugal ${b.ratio!.toFixed(2)}x faster`]);
+      rows.push(['', '', b.name, fmtTime(b.median), fmtRate(b), `${b.ratio!.toFixed(2)}x`]);
     }
     if (r.notes) {
       for (const [k, v] of Object.entries(r.notes)) rows.push(['', '', `  ${k}`, String(v), '', '']);

@@ -1,9 +1,11 @@
 // Every benchmark suite, in the order `frugal bench` runs them.
+import { gemmSuite } from './gemm';
 import { normSuite } from './norm';
 import { randomSuite } from './random';
 import type { BenchSuite } from './suite';
 
 export const suites: BenchSuite[] = [
+  gemmSuite,
   normSuite,
   randomSuite,
 ];
