@@ -1,5 +1,7 @@
 // Every job type `frugal run` knows, by its `type` field.
 import { benchJob } from './bench';
+import { dpEpsilonJob } from './dp_epsilon';
+import { dpNoiseJob } from './dp_noise';
 import type { JobType } from './job';
 
-export const jobTypes: JobType[] = [benchJob];
+export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob];
