@@ -1,6 +1,8 @@
 // Front end of the dp family: checks, the norm-method cost model, and the CPU and
-// CUDA orchestration of GEMMs and small loops. Every heavy product is a Gemm call:
-//   Gram norms:   AᵢAᵢᵀ and GᵢGᵢᵀ as batched GEMMs, then ⟨·,·⟩ per sample;
+// CUDA orchestration of GEMMs and small loops:
+//   Gram norms:   CPU: the fused per-sample kernel (dp_kernels.h: both Grams blockwise
+//                 in registers, symmetric halves once); CUDA: AᵢAᵢᵀ and GᵢGᵢᵀ as
+//                 batched GEMMs, then ⟨·,·⟩ per sample;
 //   materialized: GᵢᵀAᵢ as batched GEMMs, then ‖·‖² per sample;
 //   clipped sum:  (c ⊙ G)ᵀ A over all B·T rows, one GEMM.
 // Workspace comes from a grow-only per-thread buffer, so repeated calls of one shape
@@ -23,9 +25,9 @@
 namespace frugal {
 
 const DpKernels& DpKernelsFor(Isa isa) {
-  static const DpKernels kRef{ref::DpDot, ref::DpAxpy};
-  static const DpKernels kAvx2{avx2::DpDot, avx2::DpAxpy};
-  static const DpKernels kAvx512{avx512::DpDot, avx512::DpAxpy};
+  static const DpKernels kRef{ref::DpDot, ref::DpAxpy, ref::DpGramNorm};
+  static const DpKernels kAvx2{avx2::DpDot, avx2::DpAxpy, avx2::DpGramNorm};
+  static const DpKernels kAvx512{avx512::DpDot, avx512::DpAxpy, avx512::DpGramNorm};
   switch (isa) {
     case Isa::kAvx512: return kAvx512;
     case Isa::kAvx2: return kAvx2;
@@ -45,9 +47,6 @@ namespace {
 // At most this many floats per workspace region: bounds memory at large T or layers
 // (samples are processed in chunks that fit).
 constexpr int64_t kMaxRegion = int64_t{1} << 22;
-// Token block of the Gram method: blocks keep GEMMs large enough to run near peak
-// while the symmetric halves are skipped.
-constexpr int64_t kGramBlock = 64;
 // Column blocks of the weighted column sums (bias, clipRows): fixed, so the order of
 // the additions never depends on the thread count.
 constexpr int64_t kColumnBlock = 256;
@@ -167,39 +166,6 @@ Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
   return Status::Ok();
 }
 
-// Gram norms by token blocks: ⟨AAᵀ, GGᵀ⟩ = Σ_p ⟨A_pA_pᵀ, G_pG_pᵀ⟩ + 2·Σ_{p<r} ⟨A_pA_rᵀ, G_pG_rᵀ⟩
-// over blocks of kGramBlock tokens, so the symmetric halves are computed once
-// (nb(nb+1)/2 of nb² block products). Each block pair is one batched GEMM per operand
-// over a chunk of samples; sums run in double in a fixed order.
-Status GramNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
-  const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
-  const int64_t tb = std::min(T, kGramBlock), nb = (T + tb - 1) / tb, region = tb * tb;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
-  float* ws = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace(2 * chunk * region, &ws));
-  std::vector<double> acc(static_cast<size_t>(chunk));
-  float* ga = ws;
-  float* gg = ws + chunk * region;
-  for (int64_t i0 = 0; i0 < B; i0 += chunk) {
-    const int64_t n = std::min(chunk, B - i0);
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (int64_t bp = 0; bp < nb; ++bp) {
-      for (int64_t br = bp; br < nb; ++br) {
-        const int64_t tp = std::min(tb, T - bp * tb), tr = std::min(tb, T - br * tb);
-        const float* A = p.A + i0 * T * din;
-        const float* G = p.G + i0 * T * dout;
-        FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, tp, tr, din, A + bp * tb * din, A + br * tb * din, T * din, ga, region));
-        FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, tp, tr, dout, G + bp * tb * dout, G + br * tb * dout, T * dout, gg, region));
-        const double w = bp == br ? 1.0 : 2.0;
-        ParallelFor(n, [&](int64_t j) { acc[j] += w * k.dot(ga + j * region, gg + j * region, tp * tr); });
-      }
-    }
-    for (int64_t j = 0; j < n; ++j) weightSq[i0 + j] = static_cast<float>(acc[j]);
-  }
-  return Status::Ok();
-}
-
 // Materialized norms: GᵢᵀAᵢ for a chunk of samples as one batched GEMM, then ‖·‖².
 Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
@@ -219,16 +185,15 @@ Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCpu(p, biasSq));
   if (method == NormMethod::kMaterialize) return MaterializedNormsCpu(ctx, p, weightSq);
-  if (p.T == 1) {
-    // 2-D inputs: ‖gᵢaᵢᵀ‖² = ‖aᵢ‖²·‖gᵢ‖², no GEMM needed.
-    ParallelFor(p.B, [&](int64_t i) {
-      const float* a = p.A + i * p.din;
-      const float* g = p.G + i * p.dout;
-      weightSq[i] = static_cast<float>(k.dot(a, a, p.din) * k.dot(g, g, p.dout));
-    });
-    return Status::Ok();
-  }
-  return GramNormsCpu(ctx, p, weightSq);
+  // Gram: one task per sample, the fused kernel (no Gram stored, no workspace).
+  // 2-D inputs (T = 1) reduce to ‖gᵢaᵢᵀ‖² = ‖aᵢ‖²·‖gᵢ‖².
+  ParallelFor(p.B, [&](int64_t i) {
+    const float* a = p.A + i * p.T * p.din;
+    const float* g = p.G + i * p.T * p.dout;
+    weightSq[i] = static_cast<float>(p.T == 1 ? k.dot(a, a, p.din) * k.dot(g, g, p.dout)
+                                              : k.gram_norm(a, g, p.T, p.din, p.dout));
+  });
+  return Status::Ok();
 }
 
 Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {

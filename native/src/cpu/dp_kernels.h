@@ -1,6 +1,6 @@
-// The few vector loops of the dp family that GEMM does not cover: Frobenius
-// products of Gram matrices and row norms (Dot), and accumulation (Axpy). One
-// implementation per ISA level; dp.cc picks one with DpKernelsFor(ActiveIsa()).
+// The few vector loops of the dp family that GEMM does not cover: the fused Gram
+// norm of one sample, row norms (Dot) and accumulation (Axpy). One implementation
+// per ISA level; dp.cc picks one with DpKernelsFor(ActiveIsa()).
 #pragma once
 #include <cstdint>
 
@@ -13,19 +13,27 @@ struct DpKernels {
   double (*dot)(const float* x, const float* y, int64_t n);
   // t[k] += s·x[k] for k < n.
   void (*axpy)(float* t, const float* x, int64_t n, float s);
+  // ⟨AAᵀ, GGᵀ⟩ of one sample, A [T, din] and G [T, dout] row-major, without storing
+  // either Gram: blocks of token pairs (s, t) with t ≥ s, both Gram blocks as dot
+  // products in registers, multiplied at once; off-diagonal blocks count twice.
+  // Cost T(T+1)/2·(din + dout) multiply-adds, no GEMM packing, no workspace.
+  double (*gram_norm)(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 };
 
 namespace ref {
 double DpDot(const float* x, const float* y, int64_t n);
 void DpAxpy(float* t, const float* x, int64_t n, float s);
+double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 }  // namespace ref
 namespace avx2 {
 double DpDot(const float* x, const float* y, int64_t n);
 void DpAxpy(float* t, const float* x, int64_t n, float s);
+double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 }  // namespace avx2
 namespace avx512 {
 double DpDot(const float* x, const float* y, int64_t n);
 void DpAxpy(float* t, const float* x, int64_t n, float s);
+double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 }  // namespace avx512
 
 const DpKernels& DpKernelsFor(Isa isa);
