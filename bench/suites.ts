@@ -1,4 +1,5 @@
 // Every benchmark suite, in the order `frugal bench` runs them.
+import { dpSuite } from './dp';
 import { gemmSuite } from './gemm';
 import { normSuite } from './norm';
 import { randomSuite } from './random';
@@ -8,4 +9,5 @@ export const suites: BenchSuite[] = [
   gemmSuite,
   normSuite,
   randomSuite,
+  dpSuite,
 ];

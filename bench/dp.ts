@@ -1,0 +1,63 @@
+// Benchmark suite 'dp': per-sample clipping at B = 32, din = dout = 768 and
+// T ∈ {16, 128, 512} (the issue's bars), each beside its baselines from the same run:
+//   norms:   'auto' against always-Gram and always-materialize
+//            (bar: ≥ 2× faster than materialize at T = 128, within 10% of the better everywhere);
+//   DP step: norms + clip factors + clipped sum against the non-private weight gradient GᵀA
+//            over all B·T tokens (bar: DP step ≤ 1.5× non-private at T = 128, i.e. ratio ≥ 0.67).
+import { Tensor, dp } from '../lib';
+import { matmul } from '../lib/matmul';
+import type { BenchCase, BenchOptions, BenchSuite } from './suite';
+
+function filled(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function cases(opts: BenchOptions): BenchCase[] {
+  const B = opts.quick ? 8 : 32;
+  const din = 768;
+  const dout = 768;
+  const list: BenchCase[] = [];
+  for (const T of opts.quick ? [16, 128] : [16, 128, 512]) {
+    let A = Tensor.from(filled(B * T * din, 1), [B, T, din]);
+    let G = Tensor.from(filled(B * T * dout, 2), [B, T, dout]);
+    if (opts.device === 'cuda') {
+      A = A.to('cuda');
+      G = G.to('cuda');
+    }
+    const shape = `B=${B} T=${T} ${din}x${dout}`;
+    const gramFlops = 2 * B * T * T * (din + dout);
+    const materializeFlops = 2 * B * T * din * dout;
+    list.push({
+      name: `norms auto ${shape}`,
+      flops: Math.min(gramFlops, materializeFlops),
+      frugal: () => dp.linearGradNorms(A, G, { method: 'auto' }),
+      baselines: [
+        { name: 'gram', fn: () => dp.linearGradNorms(A, G, { method: 'gram' }) },
+        { name: 'materialize', fn: () => dp.linearGradNorms(A, G, { method: 'materialize' }) },
+      ],
+      notes: { picks: gramFlops <= materializeFlops ? 'gram' : 'materialize' },
+    });
+    // Non-private weight gradient: one GEMM Gᵀ (dout × B·T) · A (B·T × din).
+    const G2 = G.reshape([B * T, dout]);
+    const A2 = A.reshape([B * T, din]);
+    list.push({
+      name: `DP weight-grad step ${shape}`,
+      flops: Math.min(gramFlops, materializeFlops) + 2 * B * T * din * dout,
+      frugal: () => {
+        const n = dp.linearGradNorms(A, G, { method: 'auto' });
+        const c = dp.clipFactors(dp.sampleNorms(n.weight), 1);
+        return dp.clippedLinearGrad(A, G, c);
+      },
+      baselines: [{ name: 'non-private GᵀA', fn: () => matmul(G2, A2, { transA: true }) }],
+    });
+  }
+  return list;
+}
+
+export const dpSuite: BenchSuite = { name: 'dp', cases };
