@@ -47,6 +47,11 @@ export function resolvePhase(p: Partial<DpPhaseConfig>, datasetSize: number | un
   return { q, steps };
 }
 
+/**
+ * `frugal run` job 'dp-epsilon'. Example job file:
+ * `{ "type": "dp-epsilon", "datasetSize": 60000, "batchSize": 256, "epochs": 60, "sigma": 1.1 }`
+ * → `{ "epsilon": 2.5967, "order": 8.1, "delta": 1e-5, "phases": [...] }`.
+ */
 export const dpEpsilonJob: JobType<DpEpsilonConfig> = {
   type: 'dp-epsilon',
   description: 'ε of DP-SGD with Poisson sampling for a given noise multiplier (RDP accountant, Balle et al. 2020 conversion)',

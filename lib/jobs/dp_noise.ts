@@ -18,6 +18,11 @@ export interface DpNoiseConfig {
   tol: number;
 }
 
+/**
+ * `frugal run` job 'dp-noise'. Example job file:
+ * `{ "type": "dp-noise", "datasetSize": 60000, "batchSize": 256, "epochs": 60, "targetEpsilon": 3 }`
+ * → `{ "sigma": …, "epsilon": ≤ 3, "order": …, "q": …, "steps": 14063, "delta": 1e-5 }`.
+ */
 export const dpNoiseJob: JobType<DpNoiseConfig> = {
   type: 'dp-noise',
   description: 'The noise multiplier σ that reaches a target ε for DP-SGD with Poisson sampling',
