@@ -4,6 +4,8 @@
 //            (bar: ≥ 2× faster than materialize at T = 128, within 10% of the better everywhere);
 //   DP step: norms + clip factors + clipped sum against the non-private weight gradient GᵀA
 //            over all B·T tokens (bar: DP step ≤ 1.5× non-private at T = 128, i.e. ratio ≥ 0.67).
+// Norm rates are nominal: 2× the cheaper cost of the model, min(T²(din+dout), T·din·dout)
+// per sample (the CPU Gram kernel skips the symmetric half, so it does about half of that).
 import { Tensor, dp } from '../lib';
 import { matmul } from '../lib/matmul';
 import type { BenchCase, BenchOptions, BenchSuite } from './suite';
