@@ -48,6 +48,10 @@ struct Traits {
       }
     }
     const __mmask16 m0 = ColumnMask(t.cols), m1 = ColumnMask(t.cols - 16 > 0 ? t.cols - 16 : 0);
+    // GELU is long: run it in a second pass over the (L1-hot) tile, once the 28
+    // accumulators are dead, rather than squeezed between them with spills. Not
+    // with beta, whose old C the first pass would overwrite.
+    const bool late = t.final && t.gelu && !t.old;
 #pragma GCC unroll 14
     for (int r = 0; r < MR; ++r) {
       if (r >= t.rows) break;
@@ -57,12 +61,21 @@ struct Traits {
         v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, row));
         v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, row + 16));
       }
-      if (t.final) {
+      if (t.final && !late) {
         v0 = Epilogue(v0, t, r, 0, m0);
         v1 = Epilogue(v1, t, r, 16, m1);
       }
       _mm512_mask_storeu_ps(row, m0, v0);
       _mm512_mask_storeu_ps(row + 16, m1, v1);
+    }
+    if (late) {
+      for (int r = 0; r < t.rows; ++r) {
+        float* row = t.C + r * t.ldc;
+        const __m512 v0 = Epilogue(_mm512_maskz_loadu_ps(m0, row), t, r, 0, m0);
+        const __m512 v1 = Epilogue(_mm512_maskz_loadu_ps(m1, row + 16), t, r, 16, m1);
+        _mm512_mask_storeu_ps(row, m0, v0);
+        _mm512_mask_storeu_ps(row + 16, m1, v1);
+      }
     }
   }
 };
