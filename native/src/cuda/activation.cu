@@ -61,10 +61,10 @@ struct MaxSum {
   float max, sum;
 };
 
-// exp(from − to)·sum, where an empty partial (max = −inf) contributes nothing
-// instead of the NaN that exp(−inf − (−inf)) would give.
+// sum·exp(from − to), where a partial whose max is −inf (nothing but −inf seen)
+// contributes sum·0 instead of the NaN of exp(−inf − (−inf)); a NaN sum stays NaN.
 __device__ __forceinline__ float Rescale(float sum, float from, float to) {
-  return from == -INFINITY ? 0.0f : sum * expf(from - to);
+  return sum * (from == -INFINITY ? 0.0f : expf(from - to));
 }
 
 __device__ __forceinline__ MaxSum Merge(MaxSum a, MaxSum b) {
