@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/front_end.h"
 #include "cpu/dp_kernels.h"
 #include "frugal/dp.h"
 #include "frugal/gemm.h"
@@ -65,18 +66,6 @@ Status CheckLinear(const LinearGradParams& p) {
 
 Status CheckC(float C) {
   if (!(C >= 0) || !std::isfinite(C)) return Status::Range("C: expected a finite clipping norm >= 0, got " + std::to_string(C));
-  return Status::Ok();
-}
-
-// A per-thread, grow-only float buffer of at least n elements.
-Status Workspace(int64_t n, float** out) {
-  thread_local std::vector<float> buffer;
-  try {
-    if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n));
-  } catch (const std::bad_alloc&) {
-    return Status::Native("dp: out of memory for a workspace of " + std::to_string(n) + " floats");
-  }
-  *out = buffer.data();
   return Status::Ok();
 }
 
@@ -158,7 +147,7 @@ Status WeightProduct(const Context& ctx, const LinearGradParams& p, const float*
 Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   float* sums = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace(p.dout, &sums));
+  FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, p.dout, &sums));
   for (int64_t i = 0; i < p.B; ++i) {
     WeightedColumnSums(k, p.G + i * p.T * p.dout, p.T, p.dout, nullptr, 1, sums);
     biasSq[i] = static_cast<float>(k.dot(sums, sums, p.dout));
@@ -172,7 +161,7 @@ Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout, region = dout * din;
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
   float* ws = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace(chunk * region, &ws));
+  FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, chunk * region, &ws));
   for (int64_t i0 = 0; i0 < B; i0 += chunk) {
     const int64_t n = std::min(chunk, B - i0);
     FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, p.A + i0 * T * din, p.G + i0 * T * dout, ws));
@@ -202,7 +191,7 @@ Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* fa
   if (bias) WeightedColumnSums(k, p.G, rows, p.dout, factors, p.T, bias);
   if (p.din == 0) return Status::Ok();
   float* gs = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace(rows * p.dout, &gs));
+  FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, rows * p.dout, &gs));
   ParallelFor(p.B, [&](int64_t i) {
     const float c = factors[i];
     const float* src = p.G + i * per;
@@ -247,33 +236,18 @@ Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bo
 // ---- CUDA -----------------------------------------------------------------------
 #ifdef FRUGAL_WITH_CUDA
 
-// Device workspace freed when it goes out of scope.
-class DeviceBuffer {
- public:
-  ~DeviceBuffer() {
-    if (ptr_) (void)CudaFree(ptr_);
-  }
-  Status Allocate(int64_t floats) {
-    return CudaMalloc(reinterpret_cast<void**>(&ptr_), static_cast<size_t>(std::max<int64_t>(floats, 1)) * sizeof(float));
-  }
-  float* get() const { return ptr_; }
-
- private:
-  float* ptr_ = nullptr;
-};
-
 Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
   if (biasSq) {
     DeviceBuffer sums;
-    FRUGAL_RETURN_IF_ERROR(sums.Allocate(B * dout));
+    FRUGAL_RETURN_IF_ERROR(sums.AllocateFloats(B * dout));
     FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(p.G, B, T, dout, sums.get(), ctx.stream));
     FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(sums.get(), sums.get(), B, dout, biasSq, ctx.stream));
   }
   const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
   DeviceBuffer ws;
-  FRUGAL_RETURN_IF_ERROR(ws.Allocate((method == NormMethod::kGram ? 2 : 1) * chunk * region));
+  FRUGAL_RETURN_IF_ERROR(ws.AllocateFloats((method == NormMethod::kGram ? 2 : 1) * chunk * region));
   for (int64_t i0 = 0; i0 < B; i0 += chunk) {
     const int64_t n = std::min(chunk, B - i0);
     const float* A = p.A + i0 * T * din;
@@ -294,7 +268,7 @@ Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod metho
 
 Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
   DeviceBuffer gs;
-  FRUGAL_RETURN_IF_ERROR(gs.Allocate(p.B * p.T * p.dout));
+  FRUGAL_RETURN_IF_ERROR(gs.AllocateFloats(p.B * p.T * p.dout));
   FRUGAL_RETURN_IF_ERROR(DpScaleSamplesCuda(p.G, factors, p.B, p.T, p.dout, gs.get(), ctx.stream));
   if (bias) {
     // Σ over all rows of the scaled G: the token sum of one "sample" of B·T rows.
@@ -327,7 +301,7 @@ Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id
   const int64_t per = secure ? 4 : 1;
   const int64_t chunk = std::min<int64_t>(n, kMaxRegion / per);
   DeviceBuffer z;
-  FRUGAL_RETURN_IF_ERROR(z.Allocate(chunk * per));
+  FRUGAL_RETURN_IF_ERROR(z.AllocateFloats(chunk * per));
   for (int64_t e0 = 0; e0 < n; e0 += chunk) {
     const int64_t len = std::min(chunk, n - e0);
     FRUGAL_RETURN_IF_ERROR(RandomCuda(RandomKind::kNormal, id, (offset + static_cast<uint64_t>(e0)) * per, len * per, 1.0f,
