@@ -25,6 +25,7 @@
 #include "frugal/gemm.h"
 #include "frugal/layer_norm.h"
 #include "frugal/random.h"
+#include "frugal/slash.h"
 
 namespace frugal {
 namespace {
@@ -91,10 +92,10 @@ std::map<std::string, std::string> g_keys;  // family -> key figure
 int g_errors = 0;
 
 // Prints one measurement: rate = work / time for the op and for its baseline.
-// Returns the op's rate (0 on error).
+// Returns the op's rate (0 on error); the baseline's rate goes to *base_rate when asked.
 double Report(const char* op, const std::string& shape, const char* unit, double work, const char* baseline,
               const std::function<Status()>& run, const std::function<Status()>& run_baseline,
-              const std::string& extra = "") {
+              const std::string& extra = "", double* base_rate = nullptr) {
   std::string error;
   const double ms = MedianMs(run, &error);
   const double base_ms = error.empty() ? MedianMs(run_baseline, &error) : -1;
@@ -104,6 +105,7 @@ double Report(const char* op, const std::string& shape, const char* unit, double
     return 0;
   }
   const double rate = work / (ms * 1e-3), base = work / (base_ms * 1e-3);
+  if (base_rate) *base_rate = base;
   std::printf("bench %-16s %-16s %9.2f %-8s (%.3f ms) | %-14s %9.2f | ratio %6.2fx%s\n", op, shape.c_str(), rate,
               unit, ms, baseline, base, rate / base, extra.c_str());
   return rate;
@@ -202,6 +204,52 @@ void BenchMemoryBound() {
   }
 }
 
+// SLaSh projection at the paper's size (24 layers, d = H = 1024), in W elements
+// per second: every element of every W_l is regenerated from Philox and used once
+// (forward) or once for all samples (backward). Baseline: RandomCuda writing the
+// same number of normals to memory, i.e. generating W instead of regenerating it.
+void BenchSlash() {
+  ProjectionParams p;
+  p.seed = 7;
+  p.layers = 24, p.dim = 1024, p.hidden = 1024;
+  const int64_t n = p.layers * p.dim * p.hidden;
+  const int64_t max_batch = 16;
+  Buffer z(p.dim, 8), shifts(p.layers * p.hidden), g(max_batch * p.layers * p.hidden, 9), dz(max_batch * p.dim);
+  Buffer w(n);
+  if (!z.status().ok() || !g.status().ok() || !w.status().ok()) {
+    std::printf("bench slash ERROR allocating: %s\n", w.status().message().c_str());
+    ++g_errors;
+    return;
+  }
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.dim)));
+  const auto normals = [&] {
+    return RandomCuda(RandomKind::kNormal, {p.seed, 0, kTagProjection}, 0, n, scale, w.get(), nullptr);
+  };
+  const std::string shape = "L24 d1024 H1024";
+  double base = 0;
+  const double fwd = Report("slash_project", shape, "G/s", n / 1e9, "random_normal",
+                            [&] { return SlashProjectCuda(p, z.get(), shifts.get(), nullptr); }, normals, "", &base);
+  p.dist = ProjectionDist::kRademacher;
+  Report("slash_project_rad", shape, "G/s", n / 1e9, "random_normal",
+         [&] { return SlashProjectCuda(p, z.get(), shifts.get(), nullptr); }, normals);
+  p.dist = ProjectionDist::kNormal;
+  double bwd[2] = {0, 0};
+  int k = 0;
+  for (int64_t batch : {int64_t{1}, max_batch}) {
+    const std::string op = "slash_bwd_b" + std::to_string(batch);
+    bwd[k++] = Report(op.c_str(), shape, "G/s", n / 1e9, "random_normal",
+                      [&] { return SlashProjectBackwardCuda(p, batch, g.get(), dz.get(), nullptr); }, normals);
+  }
+  if (fwd > 0 && base > 0) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "project L=24 d=1024 H=1024 %.1f G W-elements/s (%.2fx random_normal), backward batch 1 %.1f, "
+                  "batch %d %.1f",
+                  fwd, fwd / base, bwd[0], static_cast<int>(max_batch), bwd[1]);
+    g_keys["slash"] = buf;
+  }
+}
+
 }  // namespace
 }  // namespace frugal
 
@@ -215,6 +263,7 @@ int main() {
   BenchGemm();
   BenchRandom();
   BenchMemoryBound();
+  BenchSlash();
   for (const auto& kv : g_keys) std::printf("key %s %s\n", kv.first.c_str(), kv.second.c_str());
   return g_errors == 0 ? 0 : 1;
 }

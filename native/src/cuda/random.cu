@@ -1,29 +1,19 @@
-// CUDA random streams v1 (DESIGN.md): Philox4x32-10 with __umulhi, one thread
-// per counter block of four elements. Words, uniform and Rademacher values are
-// bit-identical to the CPU; normals use the same Box–Muller pairing with
-// full-precision logf/sqrtf/sincospif (never the __ intrinsics), a few ulp from
-// the double-precision reference.
+// CUDA random streams v1 (DESIGN.md): one thread per counter block of four
+// elements. The generator and the element values (Philox4x32-10, uniform,
+// Rademacher, Box–Muller pairs) live in philox.cuh, shared with slash.cu: words,
+// uniform and Rademacher values are bit-identical to the CPU; normals are a few
+// ulp from the double-precision reference.
 #include <cstdint>
 
 #include "check.cuh"
 #include "frugal/random.h"
+#include "philox.cuh"
 
 namespace frugal {
 namespace {
 
 constexpr int kThreads = 256;
 constexpr long long kMaxBlocks = 65536;  // grid-stride beyond this
-
-__device__ __forceinline__ uint4 Philox(uint4 c, uint32_t k0, uint32_t k1) {
-  for (int round = 0; round < 10; ++round) {
-    const uint32_t hi0 = __umulhi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
-    const uint32_t hi1 = __umulhi(0xCD9E8D57u, c.z), lo1 = 0xCD9E8D57u * c.z;
-    c = make_uint4(hi1 ^ c.y ^ k0, lo1, hi0 ^ c.w ^ k1, lo0);
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return c;
-}
 
 // Element values from the four words of one block (word index 0..3).
 template <RandomKind kKind>
@@ -41,7 +31,7 @@ template <>
 struct Values<RandomKind::kUniform> {
   using Out = float;
   __device__ static void Get(const uint32_t w[4], float, Out v[4]) {
-    for (int i = 0; i < 4; ++i) v[i] = static_cast<float>(w[i] >> 8) * 0x1p-24f;
+    for (int i = 0; i < 4; ++i) v[i] = philox::Uniform(w[i]);
   }
 };
 
@@ -49,27 +39,15 @@ template <>
 struct Values<RandomKind::kRademacher> {
   using Out = float;
   __device__ static void Get(const uint32_t w[4], float scale, Out v[4]) {
-    for (int i = 0; i < 4; ++i) v[i] = w[i] < 0x80000000u ? scale : -scale;
+    for (int i = 0; i < 4; ++i) v[i] = philox::Rademacher(w[i], scale);
   }
 };
 
-// Words (0,1) and (2,3) each give one Box–Muller pair: r·cos(2πu2), r·sin(2πu2).
-// sincospif(2·u2) is exact in its argument (u2 is a multiple of 2⁻²⁴), so it
-// avoids the rounding of 2π·u2 in float.
+// Words (0,1) and (2,3) each give one Box–Muller pair (philox::NormalPair).
 template <>
 struct Values<RandomKind::kNormal> {
   using Out = float;
-  __device__ static void Get(const uint32_t w[4], float scale, Out v[4]) {
-    for (int a = 0; a < 4; a += 2) {
-      const float u1 = static_cast<float>((w[a] >> 8) + 1u) * 0x1p-24f;
-      const float u2 = static_cast<float>(w[a + 1] >> 8) * 0x1p-24f;
-      const float r = sqrtf(-2.0f * logf(u1));
-      float s, c;
-      sincospif(2.0f * u2, &s, &c);
-      v[a] = scale * (r * c);
-      v[a + 1] = scale * (r * s);
-    }
-  }
+  __device__ static void Get(const uint32_t w[4], float scale, Out v[4]) { philox::Normals(w, scale, v); }
 };
 
 // Thread t handles counter block first_block + t: elements 4·block .. 4·block+3
@@ -84,8 +62,7 @@ __global__ void RandomKernel(uint32_t k0, uint32_t k1, uint32_t sub, uint32_t ta
   const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; t < blocks; t += stride) {
     const unsigned long long block = first_block + static_cast<unsigned long long>(t);
-    const uint4 c = Philox(make_uint4(static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), sub, tag),
-                           k0, k1);
+    const uint4 c = philox::StreamBlock(k0, k1, sub, tag, block);
     const uint32_t w[4] = {c.x, c.y, c.z, c.w};
     typename Values<kKind>::Out v[4];
     Values<kKind>::Get(w, scale, v);
