@@ -19,3 +19,11 @@ export {
 export {
   random, StreamTags, type StreamOptions, type FloatStreamOptions, type ScaledStreamOptions, type WordStreamOptions,
 } from './random';
+export {
+  slash, SharedLayerShift, ReparamPrompt, type SharedLayerShiftOptions, type ProjectionDist, type ProjectOptions,
+  type ProjectBackwardOptions, type OutputBlockInputs, type OutputBlockResult, type OutputBlockBackwardInputs,
+  type OutputBlockGrads, type Offsets, type PromptInsertResult, type SlashTask, type TaskKind,
+} from './slash';
+export {
+  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsContents,
+} from './safetensors';

@@ -3,7 +3,7 @@
 // run natively on the CPU or CUDA; the RDP accountant is plain TypeScript (rdp.ts).
 import { randomBytes } from 'node:crypto';
 import { native } from '../binding';
-import { callNative, callNativeAsync } from '../call';
+import { runAsync as later, runSync as sync, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkTensor, commonDevice, type DeviceBuffer } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
@@ -116,23 +116,6 @@ function alloc(n: number, device: 'cpu' | 'cuda', shape: number[]): Tensor {
 }
 
 const hostData = (t: Tensor): Float32Array => (t.device === 'cpu' ? t.data : t.to('cpu').data);
-
-// ---- one prepared call per op: `run(async)` calls native, `result()` builds the answer ----
-
-interface Prepared<R> {
-  run(async: boolean): unknown;
-  result(): R;
-}
-
-function sync<R>(p: Prepared<R>): R {
-  callNative(() => p.run(false));
-  return p.result();
-}
-
-async function later<R>(p: Prepared<R>): Promise<R> {
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result();
-}
 
 function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Prepared<LinearGradNorms> {
   checkTensor(A, 'A');

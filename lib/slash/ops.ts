@@ -1,0 +1,472 @@
+// SLaSh and JR-WARP kernels (Gupta, Galstyan, Ver Steeg, ACL Findings 2023): the
+// projection z·W_l with W_l regenerated from random streams v1 (tag 1, sub = l)
+// inside the kernel, its batch and per-sample backward, the fused output block
+// LN(a·Woᵀ + c + h + shift) forward and backward, the inference fold, and the
+// prompt-token ops of JR-WARP on packed batches. CPU (AVX2 / AVX-512) or CUDA.
+import { native } from '../binding';
+import { runAsync, runSync, type Prepared } from '../call';
+import { FrugalError, describe } from '../errors';
+import { outputTensor } from '../layer_norm';
+import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer, type DeviceName } from '../tensor';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, shapeText } from '../validate';
+
+type Mem = Float32Array | DeviceBuffer;
+
+interface SlashNative {
+  slashProject(z: Mem, shifts: Mem, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
+  slashProjectBackward(g: Mem, dz: Mem, batch: number, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
+  slashOutputBlock(a: Mem, Wo: Mem, c: Mem, h: Mem, shift: Mem | null, gamma: Mem, beta: Mem, y: Mem, mean: Mem, rstd: Mem,
+    rows: number, inner: number, hidden: number, eps: number, async: boolean): unknown;
+  slashOutputBlockBackward(a: Mem, Wo: Mem, c: Mem, h: Mem, shift: Mem | null, gamma: Mem, beta: Mem, dy: Mem, y: Mem | null,
+    mean: Mem, rstd: Mem, rows: number, inner: number, hidden: number, eps: number, dh: Mem, dc: Mem, dshift: Mem,
+    dgamma: Mem, dbeta: Mem, perSample: Mem | null, tokensPerSample: number, da: Mem | null, dWo: Mem | null, async: boolean): unknown;
+  slashFoldShift(c: Mem, shift: Mem, out: Mem, hidden: number, async: boolean): unknown;
+  slashPrompt(op: number, offsets: Int32Array, hidden: number, x: Mem, prompt: Mem | null, out: Mem | null, dprompt: Mem | null, async: boolean): unknown;
+}
+
+const nat = () => native<SlashNative>();
+
+/** Distribution of the fixed projection matrices W_l: N(0, 1/d) or ±1/√d. */
+export type ProjectionDist = 'normal' | 'rademacher';
+const DISTS = ['normal', 'rademacher'] as const;
+
+/** Options of {@link project}. */
+export interface ProjectOptions {
+  /** The trainable vector, shape [d] (d ≥ 1). */
+  z: Tensor;
+  /** Number of layers L (one W_l each, sub-stream l). */
+  layers: number;
+  /** Hidden size H of the backbone. */
+  hidden: number;
+  /** Seed of the projection streams (0 ≤ seed < 2⁶⁴): with dist, it names every W_l. */
+  seed: number | bigint;
+  /** Default 'normal'. */
+  dist?: ProjectionDist;
+  /** Where to write the shifts ([L, H], on z's device) instead of a new tensor. */
+  out?: Tensor;
+}
+
+/** Options of {@link projectBackward}. */
+export interface ProjectBackwardOptions {
+  /** Gradients of the shifts: [L, H] for ∂z, or [B, L, H] for per-sample ∂z. */
+  g: Tensor;
+  /** d, the length of z. */
+  dim: number;
+  /** The seed the forward used. */
+  seed: number | bigint;
+  /** The dist the forward used (default 'normal'). */
+  dist?: ProjectionDist;
+  /** Where to write ∂z ([d] or [B, d]) instead of a new tensor. */
+  out?: Tensor;
+}
+
+const MAX_LAYERS = 2 ** 31 - 1;
+
+function checkDist(value: unknown, name: string): ProjectionDist {
+  return value === undefined ? 'normal' : checkEnum(value, name, DISTS);
+}
+
+function prepareProject(options: unknown): Prepared<Tensor> {
+  const o = checkOptions<ProjectOptions>(options, 'options');
+  const z = checkTensor(o.z, 'options.z');
+  if (z.shape.length !== 1 || z.size < 1) throw new FrugalError('E_SHAPE', `options.z: expected shape [d] with d >= 1, got ${shapeText(z.shape)}`);
+  const layers = checkInt(o.layers, 'options.layers', 0, MAX_LAYERS);
+  const hidden = checkInt(o.hidden, 'options.hidden', 0);
+  const seed = checkSeed(o.seed, 'options.seed');
+  const dist = checkDist(o.dist, 'options.dist');
+  const out = outputTensor(o.out, 'options.out', [layers, hidden], z.device);
+  return {
+    run: (async) => nat().slashProject(z.memory, out.memory, seed, layers, z.size, hidden, DISTS.indexOf(dist), async),
+    result: () => out,
+  };
+}
+
+function prepareProjectBackward(options: unknown): Prepared<Tensor> {
+  const o = checkOptions<ProjectBackwardOptions>(options, 'options');
+  const g = checkTensor(o.g, 'options.g');
+  const rank = g.shape.length;
+  if (rank !== 2 && rank !== 3) {
+    throw new FrugalError('E_SHAPE', `options.g: expected shape [L, H] or [B, L, H], got ${shapeText(g.shape)}`);
+  }
+  const dim = checkInt(o.dim, 'options.dim', 1);
+  const seed = checkSeed(o.seed, 'options.seed');
+  const dist = checkDist(o.dist, 'options.dist');
+  const batch = rank === 3 ? g.shape[0] : 1;
+  const [layers, hidden] = g.shape.slice(-2);
+  const out = outputTensor(o.out, 'options.out', rank === 3 ? [batch, dim] : [dim], g.device);
+  return {
+    run: (async) => nat().slashProjectBackward(g.memory, out.memory, batch, seed, layers, dim, hidden, DISTS.indexOf(dist), async),
+    result: () => out,
+  };
+}
+
+/**
+ * The shifts of every layer in one call: shifts[l] = z·W_l, W_l [d, H] with
+ * entries N(0, 1/d) (or ±1/√d) from random streams v1 (seed, sub = l, tag 1).
+ * W_l is generated tile by tile inside the kernel and never stored.
+ * @returns Tensor [L, H] on z's device.
+ * @throws FrugalError E_DTYPE, E_SHAPE (z not [d]), E_RANGE (layers, hidden, seed, dist).
+ * @example const shifts = slash.project({ z, layers: 24, hidden: 1024, seed: 7 });
+ */
+export function project(options: ProjectOptions): Tensor {
+  return runSync(prepareProject(options));
+}
+
+/** {@link project} on a worker thread. */
+export function projectAsync(options: ProjectOptions): Promise<Tensor> {
+  return runAsync(prepareProject(options));
+}
+
+/**
+ * ∂z = Σ_l g_l·W_lᵀ for g [L, H]; for g [B, L, H] the per-sample ∂z [B, d] (what
+ * DP-SGD clips), each W_l tile generated once for all B samples.
+ * @throws FrugalError E_SHAPE (g not [L, H] or [B, L, H]), E_RANGE (dim, seed, dist).
+ * @example const dz = slash.projectBackward({ g, dim: 1024, seed: 7 });
+ */
+export function projectBackward(options: ProjectBackwardOptions): Tensor {
+  return runSync(prepareProjectBackward(options));
+}
+
+/** {@link projectBackward} on a worker thread. */
+export function projectBackwardAsync(options: ProjectBackwardOptions): Promise<Tensor> {
+  return runAsync(prepareProjectBackward(options));
+}
+
+// ---- fused output block ----------------------------------------------------------
+
+/** Inputs of the fused output block LN(a·Woᵀ + c + h + shift). */
+export interface OutputBlockInputs {
+  /** FFN activations [..., F] (e.g. [N, F] or [B, T, F]). */
+  a: Tensor;
+  /** Output weight [H, F] (a Linear's [out, in] layout). */
+  Wo: Tensor;
+  /** Output bias [H]. */
+  c: Tensor;
+  /** Residual [..., H] with a's leading dimensions. */
+  h: Tensor;
+  /** This layer's shift z·W_l [H]; omit for a plain post-LN block. */
+  shift?: Tensor;
+  /** LayerNorm scale [H]. */
+  gamma: Tensor;
+  /** LayerNorm offset [H]. */
+  beta: Tensor;
+  /** LayerNorm epsilon, finite and > 0 (default 1e-5). */
+  eps?: number;
+}
+
+/** What {@link outputBlock} returns. */
+export interface OutputBlockResult {
+  /** The block's output, shaped like h. */
+  y: Tensor;
+  /** Row means of pre (a's leading dimensions), saved for the backward. */
+  mean: Tensor;
+  /** Row 1/√(var + eps) of pre. */
+  rstd: Tensor;
+}
+
+/** Inputs of {@link outputBlockBackward}: the forward's inputs plus these. */
+export interface OutputBlockBackwardInputs extends OutputBlockInputs {
+  /** Gradient of y, shaped like h. */
+  dy: Tensor;
+  /** The forward's y: lets the backward recover x̂ = (y − β)/γ instead of recomputing pre by a GEMM (used when no γ is 0). */
+  y?: Tensor;
+  mean: Tensor;
+  rstd: Tensor;
+  /** Tokens per sample (rows are samples' tokens in order): also return dShiftPerSample [rows / T, H]. */
+  tokensPerSample?: number;
+  /** Compute dA = ∂pre·Wo (default true; false skips a GEMM when a's producer is frozen). */
+  needA?: boolean;
+  /** Compute dWo = ∂preᵀ·a (default false: the backbone is frozen). */
+  needWo?: boolean;
+}
+
+/** What {@link outputBlockBackward} returns. */
+export interface OutputBlockGrads {
+  /** ∂pre, which is ∂h (shaped like h). */
+  dH: Tensor;
+  /** Σ_rows ∂pre [H]. */
+  dC: Tensor;
+  /** The shift's gradient g_l = Σ_rows ∂pre [H] (equal to dC; feeds projectBackward). */
+  dShift: Tensor;
+  dGamma: Tensor;
+  dBeta: Tensor;
+  /** Per-sample g_{l,i} [rows / tokensPerSample, H], when tokensPerSample is given. */
+  dShiftPerSample?: Tensor;
+  /** ∂pre·Wo, shaped like a (unless needA is false). */
+  dA?: Tensor;
+  /** ∂preᵀ·a [H, F] (when needWo). */
+  dWo?: Tensor;
+}
+
+interface BlockShape {
+  rows: number;
+  inner: number;
+  hidden: number;
+  lead: number[];
+  device: DeviceName;
+  eps: number;
+  shift?: Tensor;
+}
+
+function checkBlock(o: Partial<OutputBlockInputs>): BlockShape {
+  const a = checkTensor(o.a, 'options.a');
+  const Wo = checkTensor(o.Wo, 'options.Wo');
+  const c = checkTensor(o.c, 'options.c');
+  const h = checkTensor(o.h, 'options.h');
+  const shift = o.shift === undefined ? undefined : checkTensor(o.shift, 'options.shift');
+  const gamma = checkTensor(o.gamma, 'options.gamma');
+  const beta = checkTensor(o.beta, 'options.beta');
+  if (a.shape.length < 2) throw new FrugalError('E_SHAPE', `options.a: expected shape [..., F] with a leading token axis, got ${shapeText(a.shape)}`);
+  const inner = a.shape[a.shape.length - 1];
+  const lead = a.shape.slice(0, -1);
+  if (Wo.shape.length !== 2 || Wo.shape[1] !== inner || Wo.shape[0] < 1) {
+    throw new FrugalError('E_SHAPE', `options.Wo: expected shape [H, ${inner}] with H >= 1, got ${shapeText(Wo.shape)}`);
+  }
+  const hidden = Wo.shape[0];
+  checkDims(h, 'options.h', [...lead, hidden]);
+  checkDims(c, 'options.c', [hidden]);
+  if (shift) checkDims(shift, 'options.shift', [hidden]);
+  checkDims(gamma, 'options.gamma', [hidden]);
+  checkDims(beta, 'options.beta', [hidden]);
+  const eps = o.eps === undefined ? 1e-5 : checkNumber(o.eps, 'options.eps', { min: 0, open: true });
+  if (!(Math.fround(eps) > 0)) throw new FrugalError('E_RANGE', `options.eps: expected a value > 0 as a float32, got ${eps}`);
+  const device = commonDevice([[a, 'options.a'], [Wo, 'options.Wo'], [c, 'options.c'], [h, 'options.h'], [shift, 'options.shift'],
+    [gamma, 'options.gamma'], [beta, 'options.beta']]);
+  return { rows: lead.reduce((x, y) => x * y, 1), inner, hidden, lead, device, eps, shift };
+}
+
+function prepareOutputBlock(options: unknown): Prepared<OutputBlockResult> {
+  const o = checkOptions<OutputBlockInputs>(options, 'options');
+  const s = checkBlock(o);
+  const y = zeros([...s.lead, s.hidden], s.device);
+  const mean = zeros(s.lead, s.device);
+  const rstd = zeros(s.lead, s.device);
+  return {
+    run: (async) => nat().slashOutputBlock(o.a!.memory, o.Wo!.memory, o.c!.memory, o.h!.memory, s.shift?.memory ?? null,
+      o.gamma!.memory, o.beta!.memory, y.memory, mean.memory, rstd.memory, s.rows, s.inner, s.hidden, s.eps, async),
+    result: () => ({ y, mean, rstd }),
+  };
+}
+
+function prepareOutputBlockBackward(options: unknown): Prepared<OutputBlockGrads> {
+  const o = checkOptions<OutputBlockBackwardInputs>(options, 'options');
+  const s = checkBlock(o);
+  const rowShape = [...s.lead, s.hidden];
+  const dy = checkTensor(o.dy, 'options.dy');
+  checkDims(dy, 'options.dy', rowShape);
+  const y = o.y === undefined ? undefined : checkTensor(o.y, 'options.y');
+  if (y) checkDims(y, 'options.y', rowShape);
+  const mean = checkTensor(o.mean, 'options.mean');
+  const rstd = checkTensor(o.rstd, 'options.rstd');
+  checkDims(mean, 'options.mean', s.lead);
+  checkDims(rstd, 'options.rstd', s.lead);
+  commonDevice([[o.a, 'options.a'], [dy, 'options.dy'], [y, 'options.y'], [mean, 'options.mean'], [rstd, 'options.rstd']]);
+  let tokens = 0;
+  if (o.tokensPerSample !== undefined) {
+    tokens = checkInt(o.tokensPerSample, 'options.tokensPerSample', 1);
+    if (s.rows % tokens !== 0) {
+      throw new FrugalError('E_SHAPE', `options.tokensPerSample: expected a divisor of the ${s.rows} rows, got ${tokens}`);
+    }
+  }
+  const needA = o.needA === undefined ? true : checkBool(o.needA, 'options.needA');
+  const needWo = o.needWo === undefined ? false : checkBool(o.needWo, 'options.needWo');
+  const H = s.hidden;
+  const grads: OutputBlockGrads = {
+    dH: zeros(rowShape, s.device),
+    dC: zeros([H], s.device),
+    dShift: zeros([H], s.device),
+    dGamma: zeros([H], s.device),
+    dBeta: zeros([H], s.device),
+  };
+  if (tokens) grads.dShiftPerSample = zeros([s.rows / tokens, H], s.device);
+  if (needA) grads.dA = zeros(o.a!.shape.slice(), s.device);
+  if (needWo) grads.dWo = zeros([H, s.inner], s.device);
+  return {
+    run: (async) => nat().slashOutputBlockBackward(o.a!.memory, o.Wo!.memory, o.c!.memory, o.h!.memory, s.shift?.memory ?? null,
+      o.gamma!.memory, o.beta!.memory, dy.memory, y?.memory ?? null, mean.memory, rstd.memory, s.rows, s.inner, H, s.eps,
+      grads.dH.memory, grads.dC.memory, grads.dShift.memory, grads.dGamma.memory, grads.dBeta.memory,
+      grads.dShiftPerSample?.memory ?? null, tokens, grads.dA?.memory ?? null, grads.dWo?.memory ?? null, async),
+    result: () => grads,
+  };
+}
+
+/**
+ * The fused output block of a SLaSh layer: pre = a·Woᵀ + c + h + shift, then
+ * LayerNorm over H: one GEMM whose epilogue adds bias and residual, then one pass
+ * over its output. Costs about what the GEMM alone costs.
+ * @throws FrugalError E_DTYPE, E_SHAPE (Wo not [H, F], h not a's rows × H, vectors not [H]), E_RANGE (eps), E_DEVICE.
+ * @example const { y, mean, rstd } = slash.outputBlock({ a, Wo, c, h, shift: shifts_l, gamma, beta });
+ */
+export function outputBlock(options: OutputBlockInputs): OutputBlockResult {
+  return runSync(prepareOutputBlock(options));
+}
+
+/** {@link outputBlock} on a worker thread. */
+export function outputBlockAsync(options: OutputBlockInputs): Promise<OutputBlockResult> {
+  return runAsync(prepareOutputBlock(options));
+}
+
+/**
+ * Backward of {@link outputBlock}. Pass the forward's inputs, dy, and its saved
+ * mean and rstd; pass its y as well to skip recomputing pre. Column sums run in a
+ * fixed order (the same bits at any thread count).
+ * @throws FrugalError E_SHAPE (dy/y/mean/rstd shapes, tokensPerSample not dividing the rows), E_DEVICE, E_DTYPE.
+ * @example
+ * const fwd = slash.outputBlock(block);
+ * const g = slash.outputBlockBackward({ ...block, ...fwd, dy, tokensPerSample: T });
+ */
+export function outputBlockBackward(options: OutputBlockBackwardInputs): OutputBlockGrads {
+  return runSync(prepareOutputBlockBackward(options));
+}
+
+/** {@link outputBlockBackward} on a worker thread. */
+export function outputBlockBackwardAsync(options: OutputBlockBackwardInputs): Promise<OutputBlockGrads> {
+  return runAsync(prepareOutputBlockBackward(options));
+}
+
+function prepareFold(c: unknown, shift: unknown): Prepared<Tensor> {
+  const tc = checkTensor(c, 'c');
+  const ts = checkTensor(shift, 'shift');
+  checkDims(ts, 'shift', tc.shape);
+  const out = zeros(tc.shape.slice(), commonDevice([[tc, 'c'], [ts, 'shift']]));
+  return { run: (async) => nat().slashFoldShift(tc.memory, ts.memory, out.memory, tc.size, async), result: () => out };
+}
+
+/**
+ * Inference: c + shift, so the layer's output block is a plain linear layer with
+ * the folded bias (and the shift costs nothing at serving time). Works on [H] or
+ * on all layers at once ([L, H] biases and shifts).
+ * @example const folded = slash.foldShift(c, shifts_l);
+ */
+export function foldShift(c: Tensor, shift: Tensor): Tensor {
+  return runSync(prepareFold(c, shift));
+}
+
+/** {@link foldShift} on a worker thread. */
+export function foldShiftAsync(c: Tensor, shift: Tensor): Promise<Tensor> {
+  return runAsync(prepareFold(c, shift));
+}
+
+// ---- JR-WARP prompt ops on packed batches ------------------------------------------
+
+/** Sample b owns rows [offsets[b], offsets[b+1]) of a packed [total, H] tensor (like cu_seqlens). */
+export type Offsets = Int32Array | number[];
+
+function checkOffsets(value: unknown, name: string, total: number, nonEmpty: boolean): Int32Array {
+  if (!(value instanceof Int32Array) && !Array.isArray(value)) {
+    throw new FrugalError('E_DTYPE', `${name}: expected an Int32Array or number[] of B + 1 offsets, got ${describe(value)}`);
+  }
+  const v = value as ArrayLike<number>;
+  if (v.length < 1 || v[0] !== 0) throw new FrugalError('E_SHAPE', `${name}: expected B + 1 offsets starting at 0, got ${describe(value)}`);
+  for (let b = 1; b < v.length; b++) {
+    const x = v[b];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < v[b - 1] || (nonEmpty && x === v[b - 1])) {
+      throw new FrugalError('E_SHAPE', `${name}[${b}]: expected an integer ${nonEmpty ? '>' : '>='} ${v[b - 1]} (offsets must ${nonEmpty ? 'increase: every sample holds its prompt' : 'not decrease'}), got ${describe(x)}`);
+    }
+  }
+  if (v[v.length - 1] !== total) {
+    throw new FrugalError('E_SHAPE', `${name}: expected the last offset to be the ${total} rows of the packed tensor, got ${v[v.length - 1]}`);
+  }
+  return value instanceof Int32Array ? value : Int32Array.from(v);
+}
+
+function packed(x: unknown, name: string): { t: Tensor; total: number; hidden: number } {
+  const t = checkTensor(x, name);
+  if (t.shape.length !== 2) throw new FrugalError('E_SHAPE', `${name}: expected a packed [total, H] tensor, got ${shapeText(t.shape)}`);
+  return { t, total: t.shape[0], hidden: t.shape[1] };
+}
+
+/** What {@link promptInsert} returns. */
+export interface PromptInsertResult {
+  /** [total + B, H]: each sample's rows preceded by the prompt row. */
+  out: Tensor;
+  /** Offsets of `out`: offsets[b] + b. */
+  offsets: Int32Array;
+}
+
+function preparePromptInsert(x: unknown, prompt: unknown, offsets: unknown): Prepared<PromptInsertResult> {
+  const { t, total, hidden } = packed(x, 'x');
+  const p = checkTensor(prompt, 'prompt');
+  checkDims(p, 'prompt', [hidden]);
+  const off = checkOffsets(offsets, 'offsets', total, false);
+  const B = off.length - 1;
+  const out = zeros([total + B, hidden], commonDevice([[t, 'x'], [p, 'prompt']]));
+  const shifted = off.map((o, b) => o + b);
+  return { run: (async) => nat().slashPrompt(0, off, hidden, t.memory, p.memory, out.memory, null, async), result: () => ({ out, offsets: shifted }) };
+}
+
+/**
+ * JR-WARP's first step: prepend the prompt token (z·W_1, i.e. shifts[0]) to every
+ * sample of a packed batch x [total, H] with offsets [B + 1].
+ * @example const { out, offsets: withPrompt } = slash.promptInsert(x, shifts0, offsets);
+ */
+export function promptInsert(x: Tensor, prompt: Tensor, offsets: Offsets): PromptInsertResult {
+  return runSync(preparePromptInsert(x, prompt, offsets));
+}
+
+/** {@link promptInsert} on a worker thread. */
+export function promptInsertAsync(x: Tensor, prompt: Tensor, offsets: Offsets): Promise<PromptInsertResult> {
+  return runAsync(preparePromptInsert(x, prompt, offsets));
+}
+
+function preparePromptInsertBackward(dout: unknown, offsets: unknown): Prepared<{ dx: Tensor; dPrompt: Tensor }> {
+  const { t, total, hidden } = packed(dout, 'dout');
+  const samples = offsets instanceof Int32Array || Array.isArray(offsets) ? offsets.length - 1 : 0;
+  const off = checkOffsets(offsets, 'offsets', total - samples, false);
+  const dx = zeros([off[off.length - 1], hidden], t.device);
+  const dPrompt = zeros([hidden], t.device);
+  return { run: (async) => nat().slashPrompt(1, off, hidden, t.memory, null, dx.memory, dPrompt.memory, async), result: () => ({ dx, dPrompt }) };
+}
+
+/**
+ * Backward of {@link promptInsert}: given dout [total + B, H] and the original
+ * offsets, dx [total, H] without the prompt rows and dPrompt = Σ_b prompt-row gradients.
+ */
+export function promptInsertBackward(dout: Tensor, offsets: Offsets): { dx: Tensor; dPrompt: Tensor } {
+  return runSync(preparePromptInsertBackward(dout, offsets));
+}
+
+/** {@link promptInsertBackward} on a worker thread. */
+export function promptInsertBackwardAsync(dout: Tensor, offsets: Offsets): Promise<{ dx: Tensor; dPrompt: Tensor }> {
+  return runAsync(preparePromptInsertBackward(dout, offsets));
+}
+
+function preparePromptAdd(x: unknown, prompt: unknown, offsets: unknown): Prepared<Tensor> {
+  const { t, total, hidden } = packed(x, 'x');
+  const p = checkTensor(prompt, 'prompt');
+  checkDims(p, 'prompt', [hidden]);
+  commonDevice([[t, 'x'], [p, 'prompt']]);
+  const off = checkOffsets(offsets, 'offsets', total, true);
+  return { run: (async) => nat().slashPrompt(2, off, hidden, t.memory, p.memory, null, null, async), result: () => t };
+}
+
+/**
+ * JR-WARP at layer l ≥ 2: x[offsets[b]] += prompt (z·W_l) for every sample, in
+ * place on the packed batch x (offsets of the batch with its prompt rows). Returns x.
+ * Its backward is {@link promptAddBackward} (the rest of dx passes through).
+ */
+export function promptAdd(x: Tensor, prompt: Tensor, offsets: Offsets): Tensor {
+  return runSync(preparePromptAdd(x, prompt, offsets));
+}
+
+/** {@link promptAdd} on a worker thread. */
+export function promptAddAsync(x: Tensor, prompt: Tensor, offsets: Offsets): Promise<Tensor> {
+  return runAsync(preparePromptAdd(x, prompt, offsets));
+}
+
+function preparePromptAddBackward(dx: unknown, offsets: unknown): Prepared<Tensor> {
+  const { t, total, hidden } = packed(dx, 'dx');
+  const off = checkOffsets(offsets, 'offsets', total, true);
+  const dPrompt = zeros([hidden], t.device);
+  return { run: (async) => nat().slashPrompt(3, off, hidden, t.memory, null, null, dPrompt.memory, async), result: () => dPrompt };
+}
+
+/** Gradient of {@link promptAdd}'s prompt: Σ_b dx[offsets[b]] [H]. */
+export function promptAddBackward(dx: Tensor, offsets: Offsets): Tensor {
+  return runSync(preparePromptAddBackward(dx, offsets));
+}
+
+/** {@link promptAddBackward} on a worker thread. */
+export function promptAddBackwardAsync(dx: Tensor, offsets: Offsets): Promise<Tensor> {
+  return runAsync(preparePromptAddBackward(dx, offsets));
+}

@@ -1,0 +1,31 @@
+// Helpers shared by the ava tests: deterministic inputs, tolerance checks, fixtures.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** n deterministic floats in [-scale, scale) from a 32-bit seed (a splitmix-style hash). */
+export function seededFloats(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = scale * (((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1);
+  }
+  return out;
+}
+
+/** '' when |got − want| ≤ atol + rtol·|want| everywhere (and lengths match), else the first offending element. */
+export function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number): string {
+  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) return `element ${i}: got ${got[i]}, want ${want[i]}`;
+  }
+  return '';
+}
+
+/** A JSON fixture from test/fixtures (the compiled tests run from dist/test). */
+export function fixture<T>(name: string): T {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', name), 'utf8')) as T;
+}
