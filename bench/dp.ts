@@ -9,16 +9,7 @@
 import { Tensor, dp } from '../lib';
 import { matmul } from '../lib/matmul';
 import type { BenchCase, BenchOptions, BenchSuite } from './suite';
-
-function filled(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { filled } from './data';
 
 function cases(opts: BenchOptions): BenchCase[] {
   const B = opts.quick ? 8 : 32;

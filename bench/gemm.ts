@@ -4,16 +4,7 @@
 import { Tensor, info, matmul } from '../lib';
 import { loadOrt, ortMatmul } from './onnx_matmul';
 import type { BenchCase, BenchOptions, BenchSuite } from './suite';
-
-function fill(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { filled } from './data';
 
 function naive(a: Float32Array, b: Float32Array, c: Float32Array, M: number, K: number, N: number): void {
   for (let i = 0; i < M; i++) {
@@ -35,7 +26,7 @@ async function cases(opts: BenchOptions): Promise<BenchCase[]> {
   if (!opts.quick) shapes.push([4096, 3072, 768]);
   const out: BenchCase[] = [];
   for (const [M, K, N] of shapes) {
-    const a = fill(M * K, 1), b = fill(K * N, 2);
+    const a = filled(M * K, 1), b = filled(K * N, 2);
     const A = Tensor.from(a, [M, K]), B = Tensor.from(b, [K, N]), C = Tensor.from(new Float32Array(M * N), [M, N]);
     const baselines: BenchCase['baselines'] = [];
     if (ort) baselines.push({ name: 'onnxruntime-node MatMul', fn: await ortMatmul(ort, a, b, M, K, N, threads) });
@@ -46,7 +37,7 @@ async function cases(opts: BenchOptions): Promise<BenchCase[]> {
     const name = `matmul ${M}x${K}x${N}`;
     out.push({ name, flops: 2 * M * K * N, frugal: () => matmul(A, B, { out: C }), baselines });
     if (M === 4096 && K === 768) {
-      const bias = Tensor.from(fill(N, 3), [N]);
+      const bias = Tensor.from(filled(N, 3), [N]);
       out.push({
         name: `matmul+bias+gelu ${M}x${K}x${N}`,
         flops: 2 * M * K * N,

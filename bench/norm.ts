@@ -6,16 +6,7 @@
 // CPU has AVX-512.
 import { Tensor, info, layerNorm, layerNormBackward, gelu, geluBackward, setIsa, softmax } from '../lib';
 import type { BenchCase, BenchOptions, BenchSuite, Timed } from './suite';
-
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { filled } from './data';
 
 // ---- plain-JS baselines (float64 arithmetic on Float32Arrays) -----------------
 
@@ -113,8 +104,8 @@ function avx2(fn: Timed): Array<{ name: string; fn: Timed }> {
 
 function casesFor(rows: number, cols: number): BenchCase[] {
   const n = rows * cols, shape = [rows, cols], tag = `[${rows}, ${cols}]`;
-  const x = Tensor.from(random(n, 1), shape), dy = Tensor.from(random(n, 2), shape);
-  const gamma = Tensor.from(random(cols, 3).map((v) => v + 1), [cols]), beta = Tensor.from(random(cols, 4), [cols]);
+  const x = Tensor.from(filled(n, 1), shape), dy = Tensor.from(filled(n, 2), shape);
+  const gamma = Tensor.from(filled(cols, 3).map((v) => v + 1), [cols]), beta = Tensor.from(filled(cols, 4), [cols]);
   const out = Tensor.from(new Float32Array(n), shape);
   const saved = layerNorm(x, gamma, beta);
   const js = {

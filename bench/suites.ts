@@ -3,6 +3,7 @@ import { dpSuite } from './dp';
 import { gemmSuite } from './gemm';
 import { normSuite } from './norm';
 import { randomSuite } from './random';
+import { slashSuite } from './slash';
 import type { BenchSuite } from './suite';
 
 export const suites: BenchSuite[] = [
@@ -10,4 +11,5 @@ export const suites: BenchSuite[] = [
   normSuite,
   randomSuite,
   dpSuite,
+  slashSuite,
 ];

@@ -31,9 +31,12 @@
 namespace frugal {
 
 const SlashKernels& SlashKernelsFor(Isa isa) {
-  static const SlashKernels kRef{ref::SlashAccumulateRows, ref::SlashDotRows, ref::SlashUnnormalizeRow};
-  static const SlashKernels kAvx2{avx2::SlashAccumulateRows, avx2::SlashDotRows, avx2::SlashUnnormalizeRow};
-  static const SlashKernels kAvx512{avx512::SlashAccumulateRows, avx512::SlashDotRows, avx512::SlashUnnormalizeRow};
+  static const SlashKernels kRef{ref::SlashAccumulateRows, ref::SlashDotRows, ref::SlashDotRowsBySample,
+                                 ref::SlashUnnormalizeRow};
+  static const SlashKernels kAvx2{avx2::SlashAccumulateRows, avx2::SlashDotRows, avx2::SlashDotRowsBySample,
+                                  avx2::SlashUnnormalizeRow};
+  static const SlashKernels kAvx512{avx512::SlashAccumulateRows, avx512::SlashDotRows,
+                                    avx512::SlashDotRowsBySample, avx512::SlashUnnormalizeRow};
   switch (isa) {
     case Isa::kAvx512: return kAvx512;
     case Isa::kAvx2: return kAvx2;
@@ -49,7 +52,9 @@ namespace {
 constexpr int64_t kProjectColumns = 512;
 // Projection backward: dz entries (rows of W_l) per task, at most; fewer for
 // small dim so both threads get work. Results do not depend on it.
-constexpr int64_t kBackwardRowsMax = 64;
+constexpr int64_t kBackwardRowsMax = 132;
+// Per-sample backward: columns per block of the transposition of g.
+constexpr int64_t kTransposeColumns = 64;
 // Output-block backward: rows per block of the fixed-order column sums.
 constexpr int64_t kRowBlock = 32;
 // Output-block forward: rows per LayerNorm task.
@@ -109,23 +114,47 @@ Status ProjectCpu(const ProjectionParams& p, const float* z, float* shifts) {
 Status ProjectBackwardCpu(const ProjectionParams& p, int64_t batch, const float* g, float* dz) {
   const SlashKernels& k = SlashKernelsFor(ActiveIsa());
   const RandomScaledFn generate = ProjectionGenerator(p);
-  const int64_t H = p.hidden, d = p.dim, ldg = p.layers * H;
+  const int64_t H = p.hidden, d = p.dim, L = p.layers;
+  // Many samples: g transposed once to gt [L, H, B] so the kernel runs samples
+  // along the vector lanes (no horizontal sums, each W value loaded once).
+  const bool by_sample = batch >= kSlashLaneSamples;
+  float* gt = nullptr;
+  if (by_sample) {
+    FRUGAL_RETURN_IF_ERROR(Workspace("slash.projectBackward", kSlotCall, L * H * batch, &gt));
+    ParallelFor(L, [&](int64_t l) {
+      // Blocks of kTransposeColumns columns keep the block of gt being written in L1.
+      for (int64_t j0 = 0; j0 < H; j0 += kTransposeColumns) {
+        const int64_t j1 = std::min(H, j0 + kTransposeColumns);
+        for (int64_t b = 0; b < batch; ++b) {
+          const float* src = g + (b * L + l) * H;
+          float* dst = gt + l * H * batch + b;
+          for (int64_t j = j0; j < j1; ++j) dst[j * batch] = src[j];
+        }
+      }
+    });
+  }
   // Rows per task: a multiple of kSlashMaxRows, about d/16 (at least 16 tasks
   // when d allows), at most kBackwardRowsMax (bounds re-reads of g from cache).
-  const int64_t per_task = std::min(kBackwardRowsMax, CeilDiv(CeilDiv(d, 16), kSlashMaxRows) * kSlashMaxRows);
+  const int64_t per_task = std::min(kBackwardRowsMax, CeilDiv(CeilDiv(d, 8), kSlashMaxRows) * kSlashMaxRows);
   const float scale = ProjectionScale(p);
+  // Tile rows padded by one cache line: rows 4 KB apart would share L1 sets.
+  const int64_t ldw = CeilDiv(H, 16) * 16 + 16;
   return ParallelForStatus(CeilDiv(d, per_task), [&](int64_t task) {
     const int64_t i0 = task * per_task, rows = std::min(per_task, d - i0);
     float* acc = nullptr;
-    FRUGAL_RETURN_IF_ERROR(Workspace("slash.projectBackward", kSlotTask, batch * per_task + kSlashMaxRows * H, &acc));
+    FRUGAL_RETURN_IF_ERROR(Workspace("slash.projectBackward", kSlotTask, batch * per_task + kSlashMaxRows * ldw, &acc));
     float* tile = acc + batch * per_task;
     std::fill(acc, acc + batch * per_task, 0.0f);
-    for (int64_t l = 0; l < p.layers; ++l) {
+    for (int64_t l = 0; l < L; ++l) {
       const StreamId id = ProjectionStream(p, l);
       for (int64_t r0 = 0; r0 < rows; r0 += kSlashMaxRows) {
         const int64_t rr = std::min(kSlashMaxRows, rows - r0);
-        for (int64_t r = 0; r < rr; ++r) generate(id, static_cast<uint64_t>((i0 + r0 + r) * H), H, 1.0f, tile + r * H);
-        k.dot_rows(g + l * H, ldg, batch, tile, H, rr, H, acc + r0, per_task);
+        for (int64_t r = 0; r < rr; ++r) generate(id, static_cast<uint64_t>((i0 + r0 + r) * H), H, 1.0f, tile + r * ldw);
+        if (by_sample) {
+          k.dot_rows_by_sample(gt + l * H * batch, batch, tile, ldw, rr, H, acc + r0, per_task);
+        } else {
+          k.dot_rows(g + l * H, L * H, batch, tile, ldw, rr, H, acc + r0, per_task);
+        }
       }
     }
     for (int64_t b = 0; b < batch; ++b) {

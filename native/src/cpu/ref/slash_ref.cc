@@ -32,6 +32,17 @@ void SlashDotRows(const float* g, int64_t ldg, int64_t B, const float* w, int64_
   }
 }
 
+void SlashDotRowsBySample(const float* gt, int64_t B, const float* w, int64_t ldw, int64_t R, int64_t n,
+                          float* out, int64_t ldo) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t r = 0; r < R; ++r) {
+      float s = 0;
+      for (int64_t j = 0; j < n; ++j) s = std::fma(gt[j * B + b], w[r * ldw + j], s);
+      out[b * ldo + r] += s;
+    }
+  }
+}
+
 void SlashUnnormalizeRow(int64_t n, const float* y, const float* beta, const float* inv_gamma, float mean,
                          float inv_rstd, float* pre) {
   for (int64_t j = 0; j < n; ++j) pre[j] = std::fma((y[j] - beta[j]) * inv_gamma[j], inv_rstd, mean);

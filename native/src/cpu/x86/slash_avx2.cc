@@ -33,14 +33,19 @@ namespace {
 template <int BB, int RR>
 void DotTile(const float* g, int64_t ldg, const float* w, int64_t ldw, int64_t n, float* out, int64_t ldo) {
   __m256 acc[BB][RR];
+  #pragma GCC unroll 16
   for (int b = 0; b < BB; ++b) {
+    #pragma GCC unroll 16
     for (int r = 0; r < RR; ++r) acc[b][r] = _mm256_setzero_ps();
   }
   auto step = [&](int64_t j, auto load) {
     __m256 gv[BB];
+    #pragma GCC unroll 16
     for (int b = 0; b < BB; ++b) gv[b] = load(g + b * ldg + j);
+    #pragma GCC unroll 16
     for (int r = 0; r < RR; ++r) {
       const __m256 wv = load(w + r * ldw + j);
+      #pragma GCC unroll 16
       for (int b = 0; b < BB; ++b) acc[b][r] = _mm256_fmadd_ps(gv[b], wv, acc[b][r]);
     }
   };
@@ -50,7 +55,9 @@ void DotTile(const float* g, int64_t ldg, const float* w, int64_t ldw, int64_t n
     const __m256i m = TailMask(n - j);
     step(j, [m](const float* p) { return _mm256_maskload_ps(p, m); });
   }
+  #pragma GCC unroll 16
   for (int b = 0; b < BB; ++b) {
+    #pragma GCC unroll 16
     for (int r = 0; r < RR; ++r) out[b * ldo + r] += ReduceAdd(acc[b][r]);
   }
 }
@@ -67,7 +74,70 @@ constexpr std::array<std::array<TileFn, kMaxTileRows>, kMaxSamples> kTiles = {
     TileRow<1>(std::make_integer_sequence<int, kMaxTileRows>{}),
     TileRow<2>(std::make_integer_sequence<int, kMaxTileRows>{})};
 
+// NB vectors of 8 samples × RR rows with g transposed (see slash_kernels.h); the
+// final vector holds `count` samples.
+template <int NB, int RR>
+void SampleTile(const float* gt, int64_t B, int count, const float* w, int64_t ldw, int64_t n, float* out,
+                int64_t ldo) {
+  const __m256i last = TailMask(count);
+  __m256 acc[NB][RR];
+  #pragma GCC unroll 16
+  for (int v = 0; v < NB; ++v) {
+    #pragma GCC unroll 16
+    for (int r = 0; r < RR; ++r) acc[v][r] = _mm256_setzero_ps();
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    __m256 gv[NB];
+    #pragma GCC unroll 16
+    for (int v = 0; v < NB; ++v) {
+      gv[v] = v == NB - 1 ? _mm256_maskload_ps(gt + j * B + 8 * v, last) : _mm256_loadu_ps(gt + j * B + 8 * v);
+    }
+    #pragma GCC unroll 16
+    for (int r = 0; r < RR; ++r) {
+      const __m256 wv = _mm256_broadcast_ss(w + r * ldw + j);
+      #pragma GCC unroll 16
+      for (int v = 0; v < NB; ++v) acc[v][r] = _mm256_fmadd_ps(gv[v], wv, acc[v][r]);
+    }
+  }
+  alignas(32) float lanes[8];
+  #pragma GCC unroll 16
+  for (int v = 0; v < NB; ++v) {
+    const int k1 = v == NB - 1 ? count : 8;
+    #pragma GCC unroll 16
+    for (int r = 0; r < RR; ++r) {
+      _mm256_store_ps(lanes, acc[v][r]);
+      for (int k = 0; k < k1; ++k) out[(8 * v + k) * ldo + r] += lanes[k];
+    }
+  }
+}
+
+// 2 × 6 accumulators + 2 gt vectors + 1 broadcast fit the 16 ymm registers.
+constexpr int kSampleVectors = 2, kSampleRows = 6;
+using SampleFn = void (*)(const float*, int64_t, int, const float*, int64_t, int64_t, float*, int64_t);
+
+template <int NB, int... Rs>
+constexpr std::array<SampleFn, kSampleRows> SampleRow(std::integer_sequence<int, Rs...>) {
+  return {&SampleTile<NB, Rs + 1>...};
+}
+constexpr std::array<std::array<SampleFn, kSampleRows>, kSampleVectors> kSampleTiles = {
+    SampleRow<1>(std::make_integer_sequence<int, kSampleRows>{}),
+    SampleRow<2>(std::make_integer_sequence<int, kSampleRows>{})};
+
 }  // namespace
+
+void SlashDotRowsBySample(const float* gt, int64_t B, const float* w, int64_t ldw, int64_t R, int64_t n,
+                          float* out, int64_t ldo) {
+  for (int64_t r = 0; r < R; r += kSampleRows) {
+    const int64_t rr = R - r < kSampleRows ? R - r : kSampleRows;
+    for (int64_t b = 0; b < B; b += 8 * kSampleVectors) {
+      const int64_t left = B - b;
+      const int64_t vectors = left >= 8 * kSampleVectors ? kSampleVectors : (left + 7) / 8;
+      const int64_t count = left - 8 * (vectors - 1) < 8 ? left - 8 * (vectors - 1) : 8;
+      kSampleTiles[vectors - 1][rr - 1](gt + b, B, static_cast<int>(count), w + r * ldw, ldw, n,
+                                        out + b * ldo + r, ldo);
+    }
+  }
+}
 
 void SlashDotRows(const float* g, int64_t ldg, int64_t B, const float* w, int64_t ldw, int64_t R, int64_t n,
                   float* out, int64_t ldo) {

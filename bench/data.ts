@@ -1,0 +1,20 @@
+// Benchmark inputs: deterministic floats in [-1, 1) (an LCG: fast for the large
+// inputs of the suites; the values do not affect the timing of these kernels).
+import { Tensor, type DeviceName } from '../lib';
+
+/** n floats in [-1, 1) from a 32-bit seed. */
+export function filled(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** A tensor of {@link filled} values on `device`. */
+export function filledTensor(shape: number[], seed: number, device: DeviceName = 'cpu'): Tensor {
+  const t = Tensor.from(filled(shape.reduce((a, b) => a * b, 1), seed), shape);
+  return device === 'cpu' ? t : t.to(device);
+}
