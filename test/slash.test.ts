@@ -5,10 +5,11 @@
 // Tolerances (fp32 against fp64): projections 2e-5·√(terms summed) absolute + 1e-5
 // relative; output block y 1e-5 + 1e-4 relative; its gradients 2e-5·√(rows) + 1e-4 relative.
 import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FrugalError, ReparamPrompt, SharedLayerShift, Tensor, isaLevels, random, setIsa, slash } from '../lib';
+import { FrugalError, PrivacyEngine, ReparamPrompt, SharedLayerShift, Tensor, isaLevels, loadSafetensors, random, setIsa, slash } from '../lib';
 import { fixture, mismatch, seededFloats } from './helpers';
 
 interface Projection {
@@ -371,4 +372,80 @@ test('B = 1 per-sample gradient equals the batch gradient', (t) => {
   const batch = slash.projectBackward({ g, dim: p.d, seed: p.seed });
   const per = slash.projectBackward({ g: g.reshape([1, p.layers, p.H]), dim: p.d, seed: p.seed });
   t.deepEqual(Array.from(per.data), Array.from(batch.data));
+});
+
+// A private SLaSh step: per-sample ∂z from the fused blocks' dShiftPerSample → PrivacyEngine
+// ({ rows }: clip factors, clipped sum, noise, ÷ qN). With σ = 0 it must equal clipping a
+// per-example loop (each example's blocks run alone, ∂z from the JS projection reference).
+test('private SLaSh step: with noise 0 it equals clipping a per-example loop', (t) => {
+  const B = 3, T = 4, F = 6, H = 5, L = 2, d = 8, seed = 21, C = 0.05, N = 30, q = 0.1;
+  const z = Tensor.from(seededFloats(d, 1), [d]);
+  const shift = new SharedLayerShift({ layers: L, hidden: H, dim: d, seed, z });
+  const shifts = shift.shifts().data;
+  const blocks = Array.from({ length: L }, (_, l) => ({
+    a: seededFloats(B * T * F, 10 + l), Wo: seededFloats(H * F, 20 + l), c: seededFloats(H, 30 + l),
+    h: seededFloats(B * T * H, 40 + l), gamma: seededFloats(H, 50 + l).map((v) => v + 1.5), beta: seededFloats(H, 60 + l),
+    dy: seededFloats(B * T * H, 70 + l), shift: Tensor.from(shifts.slice(l * H, (l + 1) * H), [H]),
+  }));
+  const run = (bl: typeof blocks[0], rows: [number, number]) => {
+    const n = rows[1] - rows[0];
+    const inp = {
+      a: Tensor.from(bl.a.slice(rows[0] * F, rows[1] * F), [n, F]), Wo: Tensor.from(bl.Wo, [H, F]), c: Tensor.from(bl.c, [H]),
+      h: Tensor.from(bl.h.slice(rows[0] * H, rows[1] * H), [n, H]), shift: bl.shift, gamma: Tensor.from(bl.gamma, [H]),
+      beta: Tensor.from(bl.beta, [H]),
+    };
+    const fwd = slash.outputBlock(inp);
+    return slash.outputBlockBackward({ ...inp, ...fwd, dy: Tensor.from(bl.dy.slice(rows[0] * H, rows[1] * H), [n, H]), tokensPerSample: T, needA: false });
+  };
+  // Fused: all samples at once, per-sample g of every layer, per-sample ∂z in one call.
+  shift.backward(blocks.map((bl) => run(bl, [0, B * T]).dShiftPerSample!));
+  const engine = new PrivacyEngine({ datasetSize: N, sampleRate: q, noiseMultiplier: 0, maxGradNorm: C, delta: 1e-5, seed: 5 });
+  const { grads, factors } = engine.step([{ rows: shift.perSampleGrad! }]);
+  // Per-example loop: example i's blocks alone, its ∂z by the JS reference, clipped, summed.
+  const want = new Float64Array(d);
+  const clipped: number[] = [];
+  for (let i = 0; i < B; i++) {
+    const g = new Float32Array(L * H);
+    blocks.forEach((bl, l) => g.set(run(bl, [i * T, (i + 1) * T]).dShift.data, l * H));
+    const dz = jsProjectBackward(g, 1, L, H, d, seed, 'normal');
+    const norm = Math.sqrt(dz.reduce((x, v) => x + v * v, 0));
+    const c = Math.min(1, C / (norm + 1e-6));
+    clipped.push(c);
+    dz.forEach((v, k) => (want[k] += (c * v) / (q * N)));
+  }
+  t.true(clipped.some((c) => c < 1) && clipped.some((c) => c < 0.999), 'the test clips');
+  close(t, factors, clipped, 1e-6, 1e-4, 'clip factors');
+  close(t, grads[0].sum!.data, want, 1e-6, 1e-4, 'private ∂z');
+  // With noise: reproducible from the seed, different from the noiseless sum.
+  const noisy = () => new PrivacyEngine({ datasetSize: N, sampleRate: q, noiseMultiplier: 1, maxGradNorm: C, delta: 1e-5, seed: 5 })
+    .step([{ rows: shift.perSampleGrad! }]).grads[0].sum!.data;
+  const a = noisy();
+  t.deepEqual(Array.from(a), Array.from(noisy()));
+  t.notDeepEqual(Array.from(a), Array.from(grads[0].sum!.data));
+});
+
+test('frugal run slash-project writes the shifts of a saved task, checking the backbone shape', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frugal-slash-job-'));
+  const task = path.join(dir, 'task.safetensors');
+  const m = new SharedLayerShift({ layers: 3, hidden: 4, dim: 16, seed: 9, z: Tensor.from(seededFloats(16, 2), [16]) });
+  slash.saveTask(task, m);
+  const bin = path.resolve(__dirname, '..', '..', 'bin', 'frugal.js');
+  const run = (job: object) => {
+    const file = path.join(dir, 'job.json');
+    fs.writeFileSync(file, JSON.stringify(job));
+    return spawnSync(process.execPath, [bin, 'run', file], { encoding: 'utf8' });
+  };
+  const out = path.join(dir, 'shifts.json');
+  const st = path.join(dir, 'shifts.safetensors');
+  const r = run({ type: 'slash-project', task, layers: 3, hidden: 4, shifts: st, output: out });
+  t.is(r.status, 0, r.stderr);
+  const result = JSON.parse(fs.readFileSync(out, 'utf8'));
+  t.is(result.seed, '9');
+  t.deepEqual(result.shifts.flat(), Array.from(m.shifts().data));
+  t.deepEqual(Array.from(loadSafetensors(st).tensors.shifts.data), Array.from(m.shifts().data));
+  const wrong = run({ type: 'slash-project', task, hidden: 8 });
+  t.is(wrong.status, 1);
+  t.regex(wrong.stderr, /E_CONFIG: .*\/hidden: the backbone has 8 but the task .* was trained for 4/);
+  t.regex(run({ type: 'slash-project' }).stderr, /\/task: required field missing/);
+  t.regex(run({ type: 'slash-project', task: path.join(dir, 'missing.safetensors') }).stderr, /E_CONFIG/);
 });

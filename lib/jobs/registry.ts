@@ -3,5 +3,6 @@ import { benchJob } from './bench';
 import { dpEpsilonJob } from './dp_epsilon';
 import { dpNoiseJob } from './dp_noise';
 import type { JobType } from './job';
+import { slashProjectJob } from './slash_project';
 
-export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob];
+export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob];

@@ -93,11 +93,6 @@ export class SharedLayerShift {
     return projectAsync({ z: this.zValue, ...this.projection() });
   }
 
-  private gradientShape(g: Tensor): void {
-    const want = g.shape.length === 3 ? [-1, this.layers, this.hidden] : [this.layers, this.hidden];
-    checkDims(g, 'g', want);
-  }
-
   private accumulate(dz: Tensor, perSample: boolean): Tensor {
     if (!perSample) {
       this.grad = foldShift(this.grad, dz);
@@ -113,23 +108,48 @@ export class SharedLayerShift {
 
   /**
    * Backward through the projections: g [L, H] (the layers' dShift) adds ∂z to
-   * {@link grad}; g [B, L, H] (their dShiftPerSample, stacked per sample) adds
-   * per-sample ∂z to {@link perSampleGrad}, for DP-SGD's clipping. Returns this
-   * call's ∂z ([dim] or [B, dim]).
+   * {@link grad}; per-sample g, as one [B, L, H] tensor or as the L layers'
+   * dShiftPerSample [B, H] in layer order, adds per-sample ∂z to
+   * {@link perSampleGrad} (what DP-SGD clips, e.g. `engine.step([{ rows: shift.perSampleGrad }])`).
+   * Returns this call's ∂z ([dim] or [B, dim]).
    */
-  backward(g: Tensor): Tensor {
-    checkTensor(g, 'g');
-    this.gradientShape(g);
-    const dz = projectBackward({ g, dim: this.dim, seed: this.seed, dist: this.dist });
-    return this.accumulate(dz, g.shape.length === 3);
+  backward(g: Tensor | Tensor[]): Tensor {
+    const t = this.gradient(g);
+    const dz = projectBackward({ g: t, dim: this.dim, seed: this.seed, dist: this.dist });
+    return this.accumulate(dz, t.shape.length === 3);
   }
 
   /** {@link backward} on a worker thread. */
-  async backwardAsync(g: Tensor): Promise<Tensor> {
-    checkTensor(g, 'g');
-    this.gradientShape(g);
-    const dz = await projectBackwardAsync({ g, dim: this.dim, seed: this.seed, dist: this.dist });
-    return this.accumulate(dz, g.shape.length === 3);
+  async backwardAsync(g: Tensor | Tensor[]): Promise<Tensor> {
+    const t = this.gradient(g);
+    const dz = await projectBackwardAsync({ g: t, dim: this.dim, seed: this.seed, dist: this.dist });
+    return this.accumulate(dz, t.shape.length === 3);
+  }
+
+  // g as one tensor, checked; L per-layer [B, H] tensors are stacked into [B, L, H].
+  private gradient(g: Tensor | Tensor[]): Tensor {
+    if (!Array.isArray(g)) {
+      checkTensor(g, 'g');
+      checkDims(g, 'g', g.shape.length === 3 ? [-1, this.layers, this.hidden] : [this.layers, this.hidden]);
+      return g;
+    }
+    if (g.length !== this.layers) {
+      throw new FrugalError('E_SHAPE', `g: expected ${this.layers} per-layer tensors [B, ${this.hidden}], got ${g.length}`);
+    }
+    const L = this.layers, H = this.hidden;
+    let B = -1;
+    const hosts = g.map((t, l) => {
+      checkTensor(t, `g[${l}]`);
+      checkDims(t, `g[${l}]`, [B < 0 ? -1 : B, H]);
+      B = t.shape[0];
+      return t.device === 'cpu' ? t.data : t.to('cpu').data;
+    });
+    const stacked = new Float32Array(Math.max(B, 0) * L * H);
+    hosts.forEach((rows, l) => {
+      for (let b = 0; b < B; b++) stacked.set(rows.subarray(b * H, (b + 1) * H), (b * L + l) * H);
+    });
+    const t = Tensor.from(stacked, [Math.max(B, 0), L, H]);
+    return this.device === 'cpu' ? t : t.to(this.device);
   }
 
   /** Clears {@link grad} and drops {@link perSampleGrad}. */
