@@ -10,25 +10,14 @@ namespace frugal {
 namespace addon {
 namespace {
 
-void SameDevice(Napi::Env env, const Buffer& a, const Buffer& b) {
-  if (a.device != b.device) Throw(env, Code::kDevice, "activation: all buffers must be on one device");
-}
-
-int64_t GetCount(const Napi::Value& v, const char* what) {
-  const int64_t n = GetInt(v, what);
-  if (n < 0 || n > (int64_t{1} << 40)) Throw(v.Env(), Code::kShape, std::string(what) + ": expected a size >= 0");
-  return n;
-}
-
 // gelu(x, y, n, async)
 Napi::Value GeluFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Buffer x = GetBuffer(info[0], "x"), y = GetBuffer(info[1], "y");
-  const int64_t n = GetCount(info[2], "n");
+  const int64_t n = GetSize(info[2], "n");
   RequireLength(env, x, static_cast<size_t>(n), "x");
   RequireLength(env, y, static_cast<size_t>(n), "y");
-  SameDevice(env, x, y);
-  const Context ctx = ContextFor(x.device);
+  const Context ctx = ContextFor(OneDevice(env, "gelu", {&x, &y}));
   return Run(env, GetBool(info[3], "async"), {info[0], info[1]},
              [=] { return Gelu(ctx, n, x.data, y.data); }, [](Napi::Env e) { return e.Undefined(); });
 }
@@ -37,13 +26,11 @@ Napi::Value GeluFn(const Napi::CallbackInfo& info) {
 Napi::Value GeluBackwardFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Buffer x = GetBuffer(info[0], "x"), dy = GetBuffer(info[1], "dy"), dx = GetBuffer(info[2], "dx");
-  const int64_t n = GetCount(info[3], "n");
+  const int64_t n = GetSize(info[3], "n");
   RequireLength(env, x, static_cast<size_t>(n), "x");
   RequireLength(env, dy, static_cast<size_t>(n), "dy");
   RequireLength(env, dx, static_cast<size_t>(n), "dx");
-  SameDevice(env, x, dy);
-  SameDevice(env, x, dx);
-  const Context ctx = ContextFor(x.device);
+  const Context ctx = ContextFor(OneDevice(env, "geluBackward", {&x, &dy, &dx}));
   return Run(env, GetBool(info[4], "async"), {info[0], info[1], info[2]},
              [=] { return GeluBackward(ctx, n, x.data, dy.data, dx.data); },
              [](Napi::Env e) { return e.Undefined(); });
@@ -53,12 +40,11 @@ Napi::Value GeluBackwardFn(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Buffer x = GetBuffer(info[0], "x"), y = GetBuffer(info[1], "y");
-  const int64_t rows = GetCount(info[2], "rows"), cols = GetCount(info[3], "cols");
+  const int64_t rows = GetSize(info[2], "rows"), cols = GetSize(info[3], "cols");
   if (cols > 0 && rows > (int64_t{1} << 40) / cols) Throw(env, Code::kShape, "softmax: rows × cols too large");
   RequireLength(env, x, static_cast<size_t>(rows * cols), "x");
   RequireLength(env, y, static_cast<size_t>(rows * cols), "y");
-  SameDevice(env, x, y);
-  const Context ctx = ContextFor(x.device);
+  const Context ctx = ContextFor(OneDevice(env, "softmax", {&x, &y}));
   return Run(env, GetBool(info[4], "async"), {info[0], info[1]},
              [=] { return Softmax(ctx, rows, cols, x.data, y.data); },
              [](Napi::Env e) { return e.Undefined(); });

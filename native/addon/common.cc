@@ -89,6 +89,12 @@ int64_t GetInt(const Napi::Value& v, const char* what) {
   return static_cast<int64_t>(d);
 }
 
+int64_t GetSize(const Napi::Value& v, const char* what) {
+  const int64_t n = GetInt(v, what);
+  if (n < 0 || n > (int64_t{1} << 40)) Throw(v.Env(), Code::kShape, std::string(what) + ": expected a size in [0, 2^40]");
+  return n;
+}
+
 double GetNumber(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) Throw(v.Env(), Code::kDType, std::string(what) + ": expected a number");
   return v.As<Napi::Number>().DoubleValue();

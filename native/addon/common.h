@@ -49,6 +49,8 @@ void RequireLength(Napi::Env env, const Buffer& b, size_t need, const char* what
 Napi::Uint32Array GetUint32Array(const Napi::Value& v, const char* what);
 Napi::Int32Array GetInt32Array(const Napi::Value& v, const char* what);
 int64_t GetInt(const Napi::Value& v, const char* what);
+// A dimension or element count: an integer in [0, 2^40] (E_SHAPE otherwise).
+int64_t GetSize(const Napi::Value& v, const char* what);
 double GetNumber(const Napi::Value& v, const char* what);
 bool GetBool(const Napi::Value& v, const char* what);
 uint64_t GetSeed(const Napi::Value& v, const char* what);  // BigInt or safe integer

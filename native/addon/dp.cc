@@ -10,17 +10,6 @@ namespace frugal {
 namespace addon {
 namespace {
 
-// The device all of `buffers` share (host when none is given).
-Device SharedDevice(Napi::Env env, std::initializer_list<const Buffer*> buffers) {
-  const Buffer* first = nullptr;
-  for (const Buffer* b : buffers) {
-    if (!b->data && b->length == 0 && b->value.IsEmpty()) continue;
-    if (!first) first = b;
-    else if (b->device != first->device) Throw(env, Code::kDevice, "dp: inputs and outputs must be on one device");
-  }
-  return first ? first->device : Device::kCpu;
-}
-
 NormMethod GetMethod(const Napi::Value& v) {
   const int64_t m = GetInt(v, "method");
   if (m < 0 || m > 2) Throw(v.Env(), Code::kRange, "method: expected 0 (auto), 1 (gram) or 2 (materialize)");
@@ -56,7 +45,7 @@ Napi::Value LinearGradNormsFn(const Napi::CallbackInfo& info) {
   const Buffer w = GetBuffer(info[7], "weight"), b = GetOptionalBuffer(info[8], "bias");
   RequireLength(env, w, static_cast<size_t>(p.B), "weight");
   if (b.data) RequireLength(env, b, static_cast<size_t>(p.B), "bias");
-  const Context ctx = ContextFor(SharedDevice(env, {&A, &G, &w, &b}));
+  const Context ctx = ContextFor(OneDevice(env, "dp.linearGradNorms", {&A, &G, &w, &b}));
   return Run(env, GetBool(info[9], "async"), {info[0], info[1], info[7], info[8]},
              [=] { return LinearGradNorms(ctx, p, method, w.data, b.data); },
              [](Napi::Env e) { return e.Undefined(); });
@@ -73,7 +62,7 @@ Napi::Value ClipFactorsFn(const Napi::CallbackInfo& info) {
   if (B < 0) Throw(env, Code::kShape, "B: expected >= 0");
   RequireLength(env, norms, static_cast<size_t>(B), "norms");
   RequireLength(env, f, static_cast<size_t>(B), "factors");
-  const Context ctx = ContextFor(SharedDevice(env, {&norms, &f}));
+  const Context ctx = ContextFor(OneDevice(env, "dp.clipFactors", {&norms, &f}));
   return Run(env, GetBool(info[5], "async"), {info[0], info[4]},
              [=] { return ClipFactors(ctx, norms.data, B, C, rule, f.data); },
              [](Napi::Env e) { return e.Undefined(); });
@@ -89,7 +78,7 @@ Napi::Value ClippedLinearGradFn(const Napi::CallbackInfo& info) {
   RequireLength(env, f, static_cast<size_t>(p.B), "factors");
   RequireLength(env, w, static_cast<size_t>(p.din * p.dout), "weight");
   if (b.data) RequireLength(env, b, static_cast<size_t>(p.dout), "bias");
-  const Context ctx = ContextFor(SharedDevice(env, {&A, &G, &f, &w, &b}));
+  const Context ctx = ContextFor(OneDevice(env, "dp.clippedLinearGrad", {&A, &G, &f, &w, &b}));
   return Run(env, GetBool(info[9], "async"), {info[0], info[1], info[6], info[7], info[8]},
              [=] { return ClippedLinearGrad(ctx, p, f.data, w.data, b.data); },
              [](Napi::Env e) { return e.Undefined(); });
@@ -107,7 +96,7 @@ Napi::Value ClipRowsFn(const Napi::CallbackInfo& info) {
   RequireLength(env, rows, static_cast<size_t>(B * p), "rows");
   RequireLength(env, sum, static_cast<size_t>(p), "sum");
   RequireLength(env, f, static_cast<size_t>(B), "factors");
-  const Context ctx = ContextFor(SharedDevice(env, {&rows, &sum, &f}));
+  const Context ctx = ContextFor(OneDevice(env, "dp.clipRows", {&rows, &sum, &f}));
   return Run(env, GetBool(info[7], "async"), {info[0], info[5], info[6]},
              [=] { return ClipRows(ctx, rows.data, B, p, C, rule, sum.data, f.data); },
              [](Napi::Env e) { return e.Undefined(); });

@@ -11,17 +11,6 @@ namespace frugal {
 namespace addon {
 namespace {
 
-// The one device all of `buffers` live on (skipping absent optional ones).
-Device OneDevice(Napi::Env env, std::initializer_list<const Buffer*> buffers) {
-  const Buffer* first = nullptr;
-  for (const Buffer* b : buffers) {
-    if (!b->data && b->length == 0) continue;
-    if (!first) first = b;
-    else if (b->device != first->device) Throw(env, Code::kDevice, "layer_norm: all buffers must be on one device");
-  }
-  return first ? first->device : Device::kCpu;
-}
-
 void GetShape(const Napi::CallbackInfo& info, int at, int64_t* rows, int64_t* cols) {
   *rows = GetInt(info[at], "rows");
   *cols = GetInt(info[at + 1], "cols");
@@ -53,7 +42,7 @@ Napi::Value LayerNormFn(const Napi::CallbackInfo& info) {
   p.y = y.data;
   p.mean = mean.data;
   p.rstd = rstd.data;
-  const Context ctx = ContextFor(OneDevice(env, {&x, &gamma, &beta, &y, &mean, &rstd}));
+  const Context ctx = ContextFor(OneDevice(env, "layerNorm", {&x, &gamma, &beta, &y, &mean, &rstd}));
   return Run(env, GetBool(info[9], "async"), {info[0], info[1], info[2], info[3], info[4], info[5]},
              [=] { return LayerNorm(ctx, p); }, [](Napi::Env e) { return e.Undefined(); });
 }
@@ -85,7 +74,7 @@ Napi::Value LayerNormBackwardFn(const Napi::CallbackInfo& info) {
   p.dx = dx.data;
   p.dgamma = dgamma.data;
   p.dbeta = dbeta.data;
-  const Context ctx = ContextFor(OneDevice(env, {&dy, &x, &gamma, &mean, &rstd, &dx, &dgamma, &dbeta}));
+  const Context ctx = ContextFor(OneDevice(env, "layerNormBackward", {&dy, &x, &gamma, &mean, &rstd, &dx, &dgamma, &dbeta}));
   return Run(env, GetBool(info[10], "async"),
              {info[0], info[1], info[2], info[3], info[4], info[5], info[6], info[7]},
              [=] { return LayerNormBackward(ctx, p); }, [](Napi::Env e) { return e.Undefined(); });

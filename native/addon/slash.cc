@@ -10,14 +10,6 @@ namespace frugal {
 namespace addon {
 namespace {
 
-constexpr int64_t kMaxDim = int64_t{1} << 40;
-
-int64_t GetSize(const Napi::Value& v, const char* what) {
-  const int64_t n = GetInt(v, what);
-  if (n < 0 || n > kMaxDim) Throw(v.Env(), Code::kShape, std::string(what) + ": expected a size in [0, 2^40]");
-  return n;
-}
-
 // (seed, layers, dim, hidden, dist) starting at info[first].
 ProjectionParams GetProjection(const Napi::CallbackInfo& info, int first) {
   ProjectionParams p;

@@ -1,47 +1,16 @@
 // dp family on CUDA against the CPU (same inputs copied to the device). Exits 77
 // (skipped) when no device is present.
-#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "check.h"
+#include "device_buffer.h"
 #include "frugal/cuda.h"
 #include "frugal/dp.h"
 
 using namespace frugal;
+using frugal::test::DeviceBuffer;
 using frugal::test::RandomVector;
-
-namespace {
-
-// A device copy of a host vector, freed at scope exit.
-class DeviceVec {
- public:
-  explicit DeviceVec(const std::vector<float>& host) : n_(host.size()) {
-    ok_ = CudaMalloc(reinterpret_cast<void**>(&ptr_), n_ * sizeof(float)).ok() &&
-          (n_ == 0 || CudaCopyToDevice(ptr_, host.data(), n_ * sizeof(float)).ok());
-  }
-  ~DeviceVec() { (void)CudaFree(ptr_); }
-  std::vector<float> Host() const {
-    std::vector<float> h(n_);
-    if (n_) (void)CudaCopyToHost(h.data(), ptr_, n_ * sizeof(float));
-    return h;
-  }
-  float* get() const { return ptr_; }
-  bool ok() const { return ok_; }
-
- private:
-  float* ptr_ = nullptr;
-  size_t n_;
-  bool ok_ = false;
-};
-
-Context Cuda() {
-  Context c;
-  c.device = Device::kCuda;
-  return c;
-}
-
-}  // namespace
 
 FRUGAL_TEST(cuda_norms_and_clipped_sums_equal_the_cpu) {
   struct Shape { int64_t B, T, din, dout; };
@@ -49,48 +18,41 @@ FRUGAL_TEST(cuda_norms_and_clipped_sums_equal_the_cpu) {
     const std::string name = "B=" + std::to_string(s.B) + " T=" + std::to_string(s.T);
     const auto A = RandomVector(s.B * s.T * s.din, 1), G = RandomVector(s.B * s.T * s.dout, 2);
     auto factors = RandomVector(s.B, 3);
-    DeviceVec dA(A), dG(G), dF(factors), dW(std::vector<float>(s.B)), dBn(std::vector<float>(s.B));
-    DeviceVec dGrad(std::vector<float>(s.din * s.dout)), dBias(std::vector<float>(s.dout));
-    FRUGAL_CHECK(dA.ok() && dG.ok());
+    DeviceBuffer<float> dA(A), dG(G), dF(factors), dW(std::vector<float>(s.B)), dBn(std::vector<float>(s.B));
+    DeviceBuffer<float> dGrad(std::vector<float>(s.din * s.dout)), dBias(std::vector<float>(s.dout));
     LinearGradParams p{s.B, s.T, s.din, s.dout, A.data(), G.data()};
     LinearGradParams dp{s.B, s.T, s.din, s.dout, dA.get(), dG.get()};
     std::vector<float> w(s.B), b(s.B), grad(s.din * s.dout), bias(s.dout);
     for (NormMethod m : {NormMethod::kGram, NormMethod::kMaterialize}) {
       FRUGAL_CHECK_OK(LinearGradNorms(Context{}, p, m, w.data(), b.data()));
-      FRUGAL_CHECK_OK(LinearGradNorms(Cuda(), dp, m, dW.get(), dBn.get()));
-      FRUGAL_EXPECT_CLOSE(dW.Host().data(), w.data(), w.size(), 1e-5, 1e-4, "weight norms " + name);
-      FRUGAL_EXPECT_CLOSE(dBn.Host().data(), b.data(), b.size(), 1e-5, 1e-4, "bias norms " + name);
+      FRUGAL_CHECK_OK(LinearGradNorms(test::CudaContext(), dp, m, dW.get(), dBn.get()));
+      FRUGAL_EXPECT_CLOSE(dW.Download().data(), w.data(), w.size(), 1e-5, 1e-4, "weight norms " + name);
+      FRUGAL_EXPECT_CLOSE(dBn.Download().data(), b.data(), b.size(), 1e-5, 1e-4, "bias norms " + name);
     }
     FRUGAL_CHECK_OK(ClippedLinearGrad(Context{}, p, factors.data(), grad.data(), bias.data()));
-    FRUGAL_CHECK_OK(ClippedLinearGrad(Cuda(), dp, dF.get(), dGrad.get(), dBias.get()));
+    FRUGAL_CHECK_OK(ClippedLinearGrad(test::CudaContext(), dp, dF.get(), dGrad.get(), dBias.get()));
     const double atol = 1e-5 * s.B * s.T;
-    FRUGAL_EXPECT_CLOSE(dGrad.Host().data(), grad.data(), grad.size(), atol, 1e-4, "weight " + name);
-    FRUGAL_EXPECT_CLOSE(dBias.Host().data(), bias.data(), bias.size(), atol, 1e-4, "bias " + name);
+    FRUGAL_EXPECT_CLOSE(dGrad.Download().data(), grad.data(), grad.size(), atol, 1e-4, "weight " + name);
+    FRUGAL_EXPECT_CLOSE(dBias.Download().data(), bias.data(), bias.size(), atol, 1e-4, "bias " + name);
   }
 }
 
 FRUGAL_TEST(cuda_clip_rows_factors_and_noise_equal_the_cpu) {
   const int64_t B = 33, p = 257;
   const auto rows = RandomVector(B * p, 4);
-  DeviceVec dRows{rows}, dSum{std::vector<float>(p)}, dF{std::vector<float>(B)};
+  DeviceBuffer<float> dRows{rows}, dSum{std::vector<float>(p)}, dF{std::vector<float>(B)};
   std::vector<float> sum(p), f(B);
   FRUGAL_CHECK_OK(ClipRows(Context{}, rows.data(), B, p, 0.5f, ClipRule::kAbadi, sum.data(), f.data()));
-  FRUGAL_CHECK_OK(ClipRows(Cuda(), dRows.get(), B, p, 0.5f, ClipRule::kAbadi, dSum.get(), dF.get()));
-  FRUGAL_EXPECT_CLOSE(dF.Host().data(), f.data(), B, 1e-6, 1e-5, "clipRows factors");
-  FRUGAL_EXPECT_CLOSE(dSum.Host().data(), sum.data(), p, 1e-5, 1e-4, "clipRows sum");
+  FRUGAL_CHECK_OK(ClipRows(test::CudaContext(), dRows.get(), B, p, 0.5f, ClipRule::kAbadi, dSum.get(), dF.get()));
+  FRUGAL_EXPECT_CLOSE(dF.Download().data(), f.data(), B, 1e-6, 1e-5, "clipRows factors");
+  FRUGAL_EXPECT_CLOSE(dSum.Download().data(), sum.data(), p, 1e-5, 1e-4, "clipRows sum");
   for (bool secure : {false, true}) {
     auto t = RandomVector(10007, 5);
-    DeviceVec dT(t);
+    DeviceBuffer<float> dT(t);
     FRUGAL_CHECK_OK(AddNoise(Context{}, t.data(), t.size(), 0.3f, {5, 2, kTagDpNoise}, 9, secure));
-    FRUGAL_CHECK_OK(AddNoise(Cuda(), dT.get(), t.size(), 0.3f, {5, 2, kTagDpNoise}, 9, secure));
-    FRUGAL_EXPECT_CLOSE(dT.Host().data(), t.data(), t.size(), 1e-5, 1e-5, secure ? "secure noise" : "noise");
+    FRUGAL_CHECK_OK(AddNoise(test::CudaContext(), dT.get(), t.size(), 0.3f, {5, 2, kTagDpNoise}, 9, secure));
+    FRUGAL_EXPECT_CLOSE(dT.Download().data(), t.data(), t.size(), 1e-5, 1e-5, secure ? "secure noise" : "noise");
   }
 }
 
-int main() {
-  if (CudaDeviceCount() == 0) {
-    std::printf("no CUDA device: skipped\n");
-    return 77;
-  }
-  return frugal::test::RunAll();
-}
+int main() { return frugal::test::RunAllOnCuda(); }

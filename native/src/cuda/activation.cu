@@ -145,7 +145,7 @@ Status GeluBackwardCuda(int64_t n, const float* x, const float* dy, float* dx, v
 Status SoftmaxCuda(int64_t rows, int64_t cols, const float* x, float* y, void* stream) {
   if (rows == 0 || cols == 0) return Status::Ok();
   if (cols <= kWarpRowMax) {
-    SoftmaxWarpKernel<<<CeilDiv(rows, kThreads / 32), kThreads, 0, AsStream(stream)>>>(x, y, rows, cols);
+    SoftmaxWarpKernel<<<GridBlocks(rows, kThreads / 32), kThreads, 0, AsStream(stream)>>>(x, y, rows, cols);
   } else {
     SoftmaxBlockKernel<<<static_cast<unsigned>(rows), kThreads, 0, AsStream(stream)>>>(x, y, cols);
   }

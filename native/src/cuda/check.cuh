@@ -20,5 +20,6 @@
 
 namespace frugal {
 inline cudaStream_t AsStream(void* stream) { return static_cast<cudaStream_t>(stream); }
-inline unsigned CeilDiv(long long a, long long b) { return static_cast<unsigned>((a + b - 1) / b); }
+// Blocks of b threads (or items) covering a: a grid dimension.
+inline unsigned GridBlocks(long long a, long long b) { return static_cast<unsigned>((a + b - 1) / b); }
 }  // namespace frugal

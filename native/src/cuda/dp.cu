@@ -71,7 +71,7 @@ Status DpRowDotsCuda(const float* x, const float* y, int64_t rows, int64_t n, fl
 
 Status DpSumTokensCuda(const float* g, int64_t B, int64_t T, int64_t dout, float* out, void* stream) {
   if (B == 0 || dout == 0) return Status::Ok();
-  const dim3 grid(CeilDiv(dout, kThreads), static_cast<unsigned>(B));
+  const dim3 grid(GridBlocks(dout, kThreads), static_cast<unsigned>(B));
   SumTokensKernel<<<grid, kThreads, 0, AsStream(stream)>>>(g, T, dout, out);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
@@ -81,14 +81,14 @@ Status DpScaleSamplesCuda(const float* src, const float* factors, int64_t B, int
                           void* stream) {
   const long long total = static_cast<long long>(B) * T * d;
   if (total == 0) return Status::Ok();
-  ScaleSamplesKernel<<<CeilDiv(total, kThreads), kThreads, 0, AsStream(stream)>>>(src, factors, T * d, total, dst);
+  ScaleSamplesKernel<<<GridBlocks(total, kThreads), kThreads, 0, AsStream(stream)>>>(src, factors, T * d, total, dst);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
 }
 
 Status DpClipFactorsCuda(const float* norms, int64_t B, float C, ClipRule rule, float* factors, void* stream) {
   if (B == 0) return Status::Ok();
-  ClipFactorsKernel<<<CeilDiv(B, kThreads), kThreads, 0, AsStream(stream)>>>(norms, B, C, static_cast<int>(rule),
+  ClipFactorsKernel<<<GridBlocks(B, kThreads), kThreads, 0, AsStream(stream)>>>(norms, B, C, static_cast<int>(rule),
                                                                              false, factors);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
@@ -96,7 +96,7 @@ Status DpClipFactorsCuda(const float* norms, int64_t B, float C, ClipRule rule, 
 
 Status DpClipFactorsFromSquaresCuda(const float* sq, int64_t B, float C, ClipRule rule, float* factors, void* stream) {
   if (B == 0) return Status::Ok();
-  ClipFactorsKernel<<<CeilDiv(B, kThreads), kThreads, 0, AsStream(stream)>>>(sq, B, C, static_cast<int>(rule), true,
+  ClipFactorsKernel<<<GridBlocks(B, kThreads), kThreads, 0, AsStream(stream)>>>(sq, B, C, static_cast<int>(rule), true,
                                                                              factors);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
@@ -104,7 +104,7 @@ Status DpClipFactorsFromSquaresCuda(const float* sq, int64_t B, float C, ClipRul
 
 Status DpAddScaledCuda(float* t, const float* noise, int64_t n, float std, bool secure, void* stream) {
   if (n == 0) return Status::Ok();
-  AddScaledKernel<<<CeilDiv(n, kThreads), kThreads, 0, AsStream(stream)>>>(t, noise, n, std, secure);
+  AddScaledKernel<<<GridBlocks(n, kThreads), kThreads, 0, AsStream(stream)>>>(t, noise, n, std, secure);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
 }

@@ -206,7 +206,7 @@ template <int BM, int BN, int TM, int TN, typename Kernel>
 Status LaunchTiles(Kernel kernel, const GemmParams& p, cudaStream_t stream) {
   const long long tiles_n = (p.N + BN - 1) / BN;
   if (tiles_n > 65535) return Status::Shape("gemm (CUDA): N = " + std::to_string(p.N) + " exceeds the grid limit");
-  const dim3 grid(CeilDiv(p.M, BM), static_cast<unsigned>(tiles_n),
+  const dim3 grid(GridBlocks(p.M, BM), static_cast<unsigned>(tiles_n),
                   static_cast<unsigned>(p.batch < kMaxGridZ ? p.batch : kMaxGridZ));
   kernel<<<grid, kThreads, 0, stream>>>(p);
   CUDA_CHECK_LAUNCH();

@@ -118,12 +118,12 @@ Status ParamGrads(const LayerNormBackwardParams& p, cudaStream_t stream) {
   // Stream-ordered workspace: no device-wide synchronisation, pooled by the driver.
   float* part = nullptr;
   CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&part), 2 * chunks * p.cols * sizeof(float), stream));
-  const dim3 grid(CeilDiv(p.cols, kColTile), static_cast<unsigned>(chunks));
+  const dim3 grid(GridBlocks(p.cols, kColTile), static_cast<unsigned>(chunks));
   LayerNormParamPartialsKernel<<<grid, dim3(kColTile, kRowLanes), 0, stream>>>(
       p.dy, p.x, p.mean, p.rstd, p.rows, p.cols, chunk_rows, part, part + chunks * p.cols);
   const cudaError_t launch = cudaGetLastError();
   if (launch == cudaSuccess) {
-    LayerNormParamSumKernel<<<CeilDiv(p.cols, 256), 256, 0, stream>>>(part, part + chunks * p.cols, chunks, p.cols,
+    LayerNormParamSumKernel<<<GridBlocks(p.cols, 256), 256, 0, stream>>>(part, part + chunks * p.cols, chunks, p.cols,
                                                                        p.dgamma, p.dbeta);
   }
   CUDA_CHECK(cudaFreeAsync(part, stream));

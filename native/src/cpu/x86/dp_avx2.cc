@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cpu/dp_kernels.h"
+#include "cpu/x86/simd_math_avx2.h"
 
 namespace frugal {
 namespace avx2 {
@@ -35,12 +36,6 @@ void DpAxpy(float* t, const float* x, int64_t n, float s) {
 }
 
 namespace {
-
-float ReduceAdd(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 h = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
 
 // out[i·3 + j] = Σ_k xs[i][k]·xt[j][k] over k < n: 9 ymm accumulators (3×3 keeps
 // accumulators and operands within the 16 ymm registers); scalar tail.
