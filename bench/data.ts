@@ -1,6 +1,7 @@
-// Benchmark inputs: deterministic floats in [-1, 1) (an LCG: fast for the large
-// inputs of the suites; the values do not affect the timing of these kernels).
-import { Tensor, type DeviceName } from '../lib';
+// Helpers shared by the suites: deterministic inputs (an LCG: fast for the large
+// inputs; the values do not affect the timing of these kernels) and the AVX2 baseline.
+import { Tensor, info, setIsa, type DeviceName } from '../lib';
+import type { BenchCase, Timed } from './suite';
 
 /** n floats in [-1, 1) from a 32-bit seed. */
 export function filled(n: number, seed: number): Float32Array {
@@ -17,4 +18,21 @@ export function filled(n: number, seed: number): Float32Array {
 export function filledTensor(shape: number[], seed: number, device: DeviceName = 'cpu'): Tensor {
   const t = Tensor.from(filled(shape.reduce((a, b) => a * b, 1), seed), shape);
   return device === 'cpu' ? t : t.to(device);
+}
+
+/** Frugal's own AVX2 path as a baseline, when the CPU runs AVX-512 above it (else none). */
+export function avx2Baseline(fn: Timed): BenchCase['baselines'] {
+  const active = info().isa;
+  if (active !== 'avx512') return [];
+  return [{
+    name: 'frugal avx2',
+    fn: () => {
+      setIsa('avx2');
+      try {
+        return fn();
+      } finally {
+        setIsa(active);
+      }
+    },
+  }];
 }

@@ -4,9 +4,9 @@
 // with the machine's memory bandwidth (about 70 GB/s on the 2-core dev box).
 // Baselines in the same run: plain-JS loops, and Frugal's AVX2 path when the
 // CPU has AVX-512.
-import { Tensor, info, layerNorm, layerNormBackward, gelu, geluBackward, setIsa, softmax } from '../lib';
-import type { BenchCase, BenchOptions, BenchSuite, Timed } from './suite';
-import { filled } from './data';
+import { Tensor, layerNorm, layerNormBackward, gelu, geluBackward, softmax } from '../lib';
+import type { BenchCase, BenchOptions, BenchSuite } from './suite';
+import { avx2Baseline, filled } from './data';
 
 // ---- plain-JS baselines (float64 arithmetic on Float32Arrays) -----------------
 
@@ -85,23 +85,6 @@ function jsSoftmax(x: Float32Array, rows: number, cols: number, y: Float32Array)
 
 // ---- cases ---------------------------------------------------------------------
 
-// Frugal's AVX2 path as a second baseline (only when the CPU has AVX-512 above it).
-function avx2(fn: Timed): Array<{ name: string; fn: Timed }> {
-  const active = info().isa;
-  if (active !== 'avx512') return [];
-  return [{
-    name: 'frugal avx2',
-    fn: () => {
-      setIsa('avx2');
-      try {
-        return fn();
-      } finally {
-        setIsa(active);
-      }
-    },
-  }];
-}
-
 function casesFor(rows: number, cols: number): BenchCase[] {
   const n = rows * cols, shape = [rows, cols], tag = `[${rows}, ${cols}]`;
   const x = Tensor.from(filled(n, 1), shape), dy = Tensor.from(filled(n, 2), shape);
@@ -125,7 +108,7 @@ function casesFor(rows: number, cols: number): BenchCase[] {
       name: `layerNorm forward ${tag}`, bytes: bytes2, frugal: lnF, notes,
       baselines: [
         { name: 'plain JS', fn: () => jsLayerNorm(x.data, gamma.data, beta.data, rows, cols, js.y, js.mean, js.rstd) },
-        ...avx2(lnF),
+        ...avx2Baseline(lnF),
       ],
     },
     {
@@ -135,20 +118,20 @@ function casesFor(rows: number, cols: number): BenchCase[] {
           name: 'plain JS',
           fn: () => jsLayerNormBackward(dy.data, x.data, gamma.data, saved.mean.data, saved.rstd.data, rows, cols, js.y, js.dg, js.db),
         },
-        ...avx2(lnB),
+        ...avx2Baseline(lnB),
       ],
     },
     {
       name: `gelu ${tag}`, bytes: bytes2, frugal: gF,
-      baselines: [{ name: 'plain JS (A&S erf)', fn: () => jsGelu(x.data, js.y) }, ...avx2(gF)],
+      baselines: [{ name: 'plain JS (A&S erf)', fn: () => jsGelu(x.data, js.y) }, ...avx2Baseline(gF)],
     },
     {
       name: `geluBackward ${tag}`, bytes: bytes3, frugal: gB,
-      baselines: [{ name: 'plain JS (A&S erf)', fn: () => jsGeluBackward(x.data, dy.data, js.y) }, ...avx2(gB)],
+      baselines: [{ name: 'plain JS (A&S erf)', fn: () => jsGeluBackward(x.data, dy.data, js.y) }, ...avx2Baseline(gB)],
     },
     {
       name: `softmax ${tag}`, bytes: bytes2, frugal: sm,
-      baselines: [{ name: 'plain JS', fn: () => jsSoftmax(x.data, rows, cols, js.y) }, ...avx2(sm)],
+      baselines: [{ name: 'plain JS', fn: () => jsSoftmax(x.data, rows, cols, js.y) }, ...avx2Baseline(sm)],
     },
   ];
 }

@@ -6,8 +6,9 @@
 // write only. A 4096-value normal fill shows the per-call overhead that SLaSh's
 // W_l tiles see.
 import { randomFillSync } from 'node:crypto';
-import { info, random, setIsa } from '../lib';
-import type { BenchCase, BenchOptions, BenchSuite, Timed } from './suite';
+import { info, random } from '../lib';
+import type { BenchCase, BenchOptions, BenchSuite } from './suite';
+import { avx2Baseline } from './data';
 
 function jsNormal(out: Float32Array): void {
   for (let i = 0; i + 1 < out.length; i += 2) {
@@ -25,23 +26,6 @@ function jsWords(out: Uint32Array): void {
   for (let i = 0; i < out.length; i++) out[i] = (Math.random() * 4294967296) >>> 0;
 }
 
-// Frugal's AVX2 path as a baseline (only when the CPU has AVX-512 above it).
-function avx2(fn: Timed): Array<{ name: string; fn: Timed }> {
-  const active = info().isa;
-  if (active !== 'avx512') return [];
-  return [{
-    name: 'frugal avx2',
-    fn: () => {
-      setIsa('avx2');
-      try {
-        return fn();
-      } finally {
-        setIsa(active);
-      }
-    },
-  }];
-}
-
 function casesFor(n: number): BenchCase[] {
   const f = new Float32Array(n), g = new Float32Array(n), w = new Uint32Array(n);
   const stream = { seed: 0x5eedn, sub: 1, tag: random.tags.projection, offset: 12345 };
@@ -56,19 +40,19 @@ function casesFor(n: number): BenchCase[] {
       baselines: [
         { name: 'plain JS Box-Muller (Math.random)', fn: () => jsNormal(g) },
         { name: 'frugal uniform stream', fn: () => random.uniform(n, { ...stream, out: g }) },
-        ...avx2(normal),
+        ...avx2Baseline(normal),
       ],
     },
     {
       name: `random.uniform ${size}`, items: { count: n, unit: 'values' }, frugal: uniform, notes,
-      baselines: [{ name: 'plain JS Math.random', fn: () => jsUniform(g) }, ...avx2(uniform)],
+      baselines: [{ name: 'plain JS Math.random', fn: () => jsUniform(g) }, ...avx2Baseline(uniform)],
     },
     {
       name: `random.words ${size}`, items: { count: n, unit: 'values' }, frugal: words, notes,
       baselines: [
         { name: 'plain JS Math.random', fn: () => jsWords(w) },
         { name: 'node crypto.randomFillSync', fn: () => randomFillSync(w) },
-        ...avx2(words),
+        ...avx2Baseline(words),
       ],
     },
   ];

@@ -6,19 +6,7 @@ import {
   FrugalError, Tensor, gelu, geluAsync, geluBackward, geluBackwardAsync, info, isaLevels, setIsa, softmax,
   softmaxAsync,
 } from '../lib';
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = scale * (((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1);
-  }
-  return out;
-}
+import { mismatch as close, seededFloats as random } from './helpers';
 
 // erfc in float64: Taylor series of erf below 2.5, the continued fraction above
 // (relative error ~1e-12 everywhere, so small tails keep their digits).
@@ -52,14 +40,6 @@ function softmaxRef(x: Float32Array, rows: number, cols: number): Float64Array {
     for (let c = 0; c < cols; c++) y[r * cols + c] = Math.exp(x[r * cols + c] - max) / sum;
   }
   return y;
-}
-
-function close(got: Float32Array, want: ArrayLike<number>, atol: number, rtol: number): string {
-  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
-  for (let i = 0; i < got.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) return `element ${i}: got ${got[i]}, want ${want[i]}`;
-  }
-  return '';
 }
 
 const SIZES = [1, 7, 17, 33, 255, 257, 4099];

@@ -4,9 +4,8 @@
 // Tolerances: norms 1e-4 relative, clipped sums 1e-4 relative + 1e-5·B·T absolute
 // (fp32 inputs and products against fp64).
 import test from 'ava';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { FrugalError, PrivacyEngine, Tensor, dp, info, isaLevels, setIsa } from '../lib';
+import { assertClose as close, fixture, seededFloats as randn } from './helpers';
 
 interface LinearCase {
   B: number;
@@ -21,32 +20,7 @@ interface LinearCase {
   clipped_weight_grad: number[];
   clipped_bias_grad: number[];
 }
-const fixture: { cases: LinearCase[] } = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'dp_linear.json'), 'utf8'),
-);
-
-function close(t: { true(v: boolean, m?: string): void }, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, what: string) {
-  t.true(got.length === want.length, `${what}: length ${got.length} vs ${want.length}`);
-  let worst = -1;
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) {
-      worst = i;
-      break;
-    }
-  }
-  t.true(worst < 0, worst < 0 ? what : `${what}: element ${worst} got ${got[worst]} want ${want[worst]}`);
-}
-
-function randn(n: number, seed: number): Float32Array {
-  // Small LCG: deterministic inputs in [-1, 1).
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+const linear = fixture<{ cases: LinearCase[] }>('dp_linear.json');
 
 /** fp64 per-sample gradients: the reference the kernels must match. */
 function reference(A: Float32Array, G: Float32Array, B: number, T: number, din: number, dout: number, factors?: ArrayLike<number>) {
@@ -74,7 +48,7 @@ function reference(A: Float32Array, G: Float32Array, B: number, T: number, din: 
 test('norms and clipped sums match the PyTorch fixtures at every ISA level', (t) => {
   for (const level of isaLevels()) {
     setIsa(level);
-    for (const c of fixture.cases) {
+    for (const c of linear.cases) {
       const A = Tensor.from(c.A, [c.B, c.T, c.din]);
       const G = Tensor.from(c.G, [c.B, c.T, c.dout]);
       const name = `${level} B=${c.B} T=${c.T}`;

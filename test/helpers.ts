@@ -1,4 +1,5 @@
 // Helpers shared by the ava tests: deterministic inputs, tolerance checks, fixtures.
+import type { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -23,6 +24,12 @@ export function mismatch(got: ArrayLike<number>, want: ArrayLike<number>, atol: 
     if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) return `element ${i}: got ${got[i]}, want ${want[i]}`;
   }
   return '';
+}
+
+/** Asserts {@link mismatch} finds nothing, naming `what` and the first offending element. */
+export function assertClose(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, what: string): void {
+  const m = mismatch(got, want, atol, rtol);
+  t.is(m, '', `${what}: ${m}`);
 }
 
 /** A JSON fixture from test/fixtures (the compiled tests run from dist/test). */

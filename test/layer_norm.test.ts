@@ -5,20 +5,7 @@ import {
   FrugalError, Tensor, info, isaLevels, layerNorm, layerNormAsync, layerNormBackward, layerNormBackwardAsync,
   setIsa, setNumThreads,
 } from '../lib';
-
-// Deterministic uniform [-1, 1) numbers (mulberry32).
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { mismatch as close, seededFloats as random } from './helpers';
 
 interface Ref { y: Float64Array; mean: Float64Array; rstd: Float64Array }
 
@@ -56,15 +43,6 @@ function refBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array, mea
     }
   }
   return { dx, dGamma, dBeta };
-}
-
-// |got - want| <= atol + rtol·|want| everywhere; returns the first failure, or ''.
-function close(got: Float32Array, want: ArrayLike<number>, atol: number, rtol: number): string {
-  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
-  for (let i = 0; i < got.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]))) return `element ${i}: got ${got[i]}, want ${want[i]}`;
-  }
-  return '';
 }
 
 // x with a per-row offset and scale (LayerNorm removes both), gamma around 1.

@@ -2,18 +2,7 @@
 // Tolerance: |got − want| ≤ 1e-5 + 3e-6·K·|alpha| + 1e-5·|want| (fp32 sums of K products).
 import test from 'ava';
 import { FrugalError, Tensor, isaLevels, matmul, matmulAsync, setIsa, info, type MatmulOptions } from '../lib';
-
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
+import { seededFloats as rand } from './helpers';
 
 const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 // erf to ~1e-12 (Abramowitz–Stegun 7.1.26 is too coarse): series / continued fraction.

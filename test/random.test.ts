@@ -9,17 +9,16 @@
 // zero crossing is limited by the 24-bit u2, not by the float result); the
 // scalar reference level is within 1 ulp.
 import test from 'ava';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { FrugalError, info, isaLevels, random, setIsa, setNumThreads, type ErrorCode } from '../lib';
+import { fixture } from './helpers';
 
 interface StreamFixture { seed: number; sub: number; tag: number; words: number[]; uniform: number[]; normal: number[]; rademacher: number[] }
 interface ProjectionFixture { seed: number; layer: number; d: number; H: number; dist: 'normal' | 'rademacher'; values: number[] }
-const fixtures = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'streams.json'), 'utf8')) as {
+const fixtures = fixture<{
   kat: Array<{ counter: number[]; key: number[]; out: number[] }>;
   streams: StreamFixture[];
   projections: ProjectionFixture[];
-};
+}>('streams.json');
 
 const NORMAL_ULPS = 4;
 

@@ -1,20 +1,19 @@
 // The RDP accountant against test/fixtures/rdp.json (1e-6 relative), closed forms,
 // composition, the σ search and bad inputs.
 import test from 'ava';
-import * as path from 'node:path';
-import * as fs from 'node:fs';
 import Ajv from 'ajv';
 import { FrugalError, dp } from '../lib';
 import { dpEpsilonJob } from '../lib/jobs/dp_epsilon';
 import { dpNoiseJob } from '../lib/jobs/dp_noise';
+import { fixture } from './helpers';
 
 interface RdpCase { q: number; sigma: number; steps: number; delta?: number; eps?: number; rdp_at?: Record<string, number> }
-const fixture: { cases: RdpCase[] } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', 'rdp.json'), 'utf8'));
+const rdpCases = fixture<{ cases: RdpCase[] }>('rdp.json');
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 test('epsilon matches the reference values to 1e-6 relative', (t) => {
-  for (const c of fixture.cases) {
+  for (const c of rdpCases.cases) {
     if (c.eps !== undefined) {
       const { epsilon } = dp.rdp.epsilon({ q: c.q, sigma: c.sigma, steps: c.steps, delta: c.delta! });
       t.true(rel(epsilon, c.eps) < 1e-6, `q=${c.q} sigma=${c.sigma}: ${epsilon} vs ${c.eps}`);
@@ -54,7 +53,7 @@ test('phases compose by adding RDP', (t) => {
 });
 
 test('noiseMultiplier inverts epsilon', (t) => {
-  const c = fixture.cases[1];
+  const c = rdpCases.cases[1];
   const sigma = dp.rdp.noiseMultiplier({ q: c.q, steps: c.steps, targetEpsilon: c.eps!, delta: c.delta! });
   t.true(Math.abs(sigma - c.sigma) < 1e-5, `${sigma}`);
   const s2 = dp.rdp.noiseMultiplier({ q: 0.02, steps: 500, targetEpsilon: 3, delta: 1e-6, tol: 1e-4 });

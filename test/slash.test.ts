@@ -4,13 +4,13 @@
 // the modules, task files, and bad inputs.
 // Tolerances (fp32 against fp64): projections 2e-5·√(terms summed) absolute + 1e-5
 // relative; output block y 1e-5 + 1e-4 relative; its gradients 2e-5·√(rows) + 1e-4 relative.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FrugalError, PrivacyEngine, ReparamPrompt, SharedLayerShift, Tensor, isaLevels, loadSafetensors, random, setIsa, slash } from '../lib';
-import { fixture, mismatch, seededFloats } from './helpers';
+import { assertClose as close, fixture, seededFloats } from './helpers';
 
 interface Projection {
   seed: number; layers: number; d: number; H: number; B: number; dist: 'normal' | 'rademacher';
@@ -24,10 +24,6 @@ interface Block {
 }
 const fx = fixture<{ projections: Projection[]; blocks: Block[] }>('slash.json');
 
-const close = (t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number, what: string) => {
-  const m = mismatch(got, want, atol, rtol);
-  t.is(m, '', `${what}: ${m}`);
-};
 const projTol = (terms: number) => 2e-5 * Math.sqrt(terms) + 1e-6;
 
 function eachIsa(fn: (level: string) => void): void {
