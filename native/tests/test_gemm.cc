@@ -140,6 +140,28 @@ FRUGAL_TEST(gemm_k_zero_gives_the_epilogue_of_a_zero_product) {
   });
 }
 
+// Shapes that take each task split of the driver: even row ranges rounded to
+// the thread count, rows down to two strips, columns when rows run out (M of
+// one strip), with beta across several KC blocks; at 1, 2 and 3 threads.
+FRUGAL_TEST(gemm_task_splits_match_the_reference_at_every_thread_count) {
+  test::ForEachIsa([](Isa) {
+    for (int threads : {1, 2, 3}) {
+      FRUGAL_CHECK_OK(SetNumThreads(threads));
+      Case rows{1, 301, 130, 300, false, false};
+      Check(rows, 31);
+      Case few_strips{1, 40, 300, 500, false, true};
+      few_strips.beta = 0.5f;
+      few_strips.residual = true;
+      Check(few_strips, 32);
+      Case columns{1, 5, 700, 700, true, false};
+      columns.bias = columns.gelu = true;
+      Check(columns, 33);
+      Check(Case{3, 20, 150, 600, false, false, false, 1}, 34);
+    }
+    FRUGAL_CHECK_OK(SetNumThreads(2));
+  });
+}
+
 FRUGAL_TEST(gemm_results_do_not_depend_on_thread_count) {
   test::ForEachIsa([](Isa) {
     const int64_t M = 300, N = 290, K = 700;
