@@ -19,14 +19,21 @@ namespace {
 
 using gemm_detail::Tile;
 
+// Loads 8 floats, through the mask unless Full.
+template <bool Full>
+inline __m256 Load(const float* p, __m256i m) {
+  return Full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
 // The epilogue of one row half (8 columns) while it is still in a register.
+template <bool Full>
 inline __m256 Epilogue(__m256 v, const Tile& t, int r, int c0, __m256i m) {
   v = _mm256_mul_ps(v, _mm256_set1_ps(t.alpha));
-  if (t.bias) v = _mm256_add_ps(v, _mm256_maskload_ps(t.bias + c0, m));
+  if (t.bias) v = _mm256_add_ps(v, Load<Full>(t.bias + c0, m));
   if (t.gelu) v = Gelu(v);
-  if (t.colScale) v = _mm256_mul_ps(v, _mm256_maskload_ps(t.colScale + c0, m));
-  if (t.residual) v = _mm256_add_ps(v, _mm256_maskload_ps(t.residual + r * t.ldr + c0, m));
-  if (t.old) v = _mm256_fmadd_ps(_mm256_set1_ps(t.beta), _mm256_maskload_ps(t.old + r * t.ldo + c0, m), v);
+  if (t.colScale) v = _mm256_mul_ps(v, Load<Full>(t.colScale + c0, m));
+  if (t.residual) v = _mm256_add_ps(v, Load<Full>(t.residual + r * t.ldr + c0, m));
+  if (t.old) v = _mm256_fmadd_ps(_mm256_set1_ps(t.beta), Load<Full>(t.old + r * t.ldo + c0, m), v);
   return v;
 }
 
@@ -71,12 +78,12 @@ struct Traits {
       float* row = t.C + r * t.ldc;
       __m256 v0 = c[r][0], v1 = c[r][1];
       if (t.accumulate) {
-        v0 = _mm256_add_ps(v0, Full ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, m0));
-        v1 = _mm256_add_ps(v1, Full ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, m1));
+        v0 = _mm256_add_ps(v0, Load<Full>(row, m0));
+        v1 = _mm256_add_ps(v1, Load<Full>(row + 8, m1));
       }
       if (t.final) {
-        v0 = Epilogue(v0, t, r, 0, m0);
-        v1 = Epilogue(v1, t, r, 8, m1);
+        v0 = Epilogue<Full>(v0, t, r, 0, m0);
+        v1 = Epilogue<Full>(v1, t, r, 8, m1);
       }
       if (Full) {
         _mm256_storeu_ps(row, v0);

@@ -75,8 +75,9 @@ constexpr std::array<std::array<TileFn, kMaxTileRows>, kMaxSamples> kTiles = {
     TileRow<2>(std::make_integer_sequence<int, kMaxTileRows>{})};
 
 // NB vectors of 8 samples × RR rows with g transposed (see slash_kernels.h); the
-// final vector holds `count` samples.
-template <int NB, int RR>
+// final vector holds `count` samples, Partial when count < 8 (masked loads are
+// slow on AMD: in the loop for every full vector they cost a third of the time).
+template <int NB, int RR, bool Partial>
 void SampleTile(const float* gt, int64_t B, int count, const float* w, int64_t ldw, int64_t n, float* out,
                 int64_t ldo) {
   const __m256i last = TailMask(count);
@@ -90,7 +91,7 @@ void SampleTile(const float* gt, int64_t B, int count, const float* w, int64_t l
     __m256 gv[NB];
     #pragma GCC unroll 16
     for (int v = 0; v < NB; ++v) {
-      gv[v] = v == NB - 1 ? _mm256_maskload_ps(gt + j * B + 8 * v, last) : _mm256_loadu_ps(gt + j * B + 8 * v);
+      gv[v] = Partial && v == NB - 1 ? _mm256_maskload_ps(gt + j * B + 8 * v, last) : _mm256_loadu_ps(gt + j * B + 8 * v);
     }
     #pragma GCC unroll 16
     for (int r = 0; r < RR; ++r) {
@@ -115,13 +116,16 @@ void SampleTile(const float* gt, int64_t B, int count, const float* w, int64_t l
 constexpr int kSampleVectors = 2, kSampleRows = 6;
 using SampleFn = void (*)(const float*, int64_t, int, const float*, int64_t, int64_t, float*, int64_t);
 
-template <int NB, int... Rs>
+template <int NB, bool Partial, int... Rs>
 constexpr std::array<SampleFn, kSampleRows> SampleRow(std::integer_sequence<int, Rs...>) {
-  return {&SampleTile<NB, Rs + 1>...};
+  return {&SampleTile<NB, Rs + 1, Partial>...};
 }
-constexpr std::array<std::array<SampleFn, kSampleRows>, kSampleVectors> kSampleTiles = {
-    SampleRow<1>(std::make_integer_sequence<int, kSampleRows>{}),
-    SampleRow<2>(std::make_integer_sequence<int, kSampleRows>{})};
+// [partial][vectors − 1][rows − 1]
+constexpr std::array<std::array<std::array<SampleFn, kSampleRows>, kSampleVectors>, 2> kSampleTiles = {{
+    {SampleRow<1, false>(std::make_integer_sequence<int, kSampleRows>{}),
+     SampleRow<2, false>(std::make_integer_sequence<int, kSampleRows>{})},
+    {SampleRow<1, true>(std::make_integer_sequence<int, kSampleRows>{}),
+     SampleRow<2, true>(std::make_integer_sequence<int, kSampleRows>{})}}};
 
 }  // namespace
 
@@ -133,7 +137,7 @@ void SlashDotRowsBySample(const float* gt, int64_t B, const float* w, int64_t ld
       const int64_t left = B - b;
       const int64_t vectors = left >= 8 * kSampleVectors ? kSampleVectors : (left + 7) / 8;
       const int64_t count = left - 8 * (vectors - 1) < 8 ? left - 8 * (vectors - 1) : 8;
-      kSampleTiles[vectors - 1][rr - 1](gt + b, B, static_cast<int>(count), w + r * ldw, ldw, n,
+      kSampleTiles[count < 8][vectors - 1][rr - 1](gt + b, B, static_cast<int>(count), w + r * ldw, ldw, n,
                                         out + b * ldo + r, ldo);
     }
   }
