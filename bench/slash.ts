@@ -70,7 +70,9 @@ function blockCases(opts: BenchOptions): BenchCase[] {
     list.push({ name: `outputBlock ${shape}`, flops, frugal: () => slash.outputBlock(block), baselines: [{ name: 'plain matmul', fn: plain }] });
     return list;
   }
-  // The unfused sequence: each step a separate pass over [N, H].
+  // The unfused sequence: each step a separate pass over [N, H]. Two forms: adds in
+  // place into one reused buffer (the best a caller can do by hand), and every op
+  // returning a new tensor as separate ops do.
   const pre = new Float32Array(N * H);
   const preT = Tensor.from(pre, [N, H]);
   const unfusedForward = () => {
@@ -80,11 +82,24 @@ function blockCases(opts: BenchOptions): BenchCase[] {
     for (let k = 0; k < N * H; k++) pre[k] += hd[k];
     return layerNorm(preT, gamma, beta);
   };
+  const unfusedNewTensors = () => {
+    const p = matmul(a, Wo, { transB: true }).data;
+    const cs = c.data, sh = shift.data, hd = h.data;
+    const biased = new Float32Array(N * H);
+    for (let r = 0; r < N; r++) for (let j = 0; j < H; j++) biased[r * H + j] = p[r * H + j] + cs[j] + sh[j];
+    const summed = new Float32Array(N * H);
+    for (let k = 0; k < N * H; k++) summed[k] = biased[k] + hd[k];
+    return layerNorm(Tensor.from(summed, [N, H]), gamma, beta);
+  };
   list.push({
     name: `outputBlock ${shape}`,
     flops,
     frugal: () => slash.outputBlock(block),
-    baselines: [{ name: 'plain matmul', fn: plain }, { name: 'unfused matmul+add+add+LN', fn: unfusedForward }],
+    baselines: [
+      { name: 'plain matmul', fn: plain },
+      { name: 'unfused matmul+add+add+LN, in place', fn: unfusedForward },
+      { name: 'unfused, a new tensor per op', fn: unfusedNewTensors },
+    ],
   });
   const saved = unfusedForward();
   const columnSums = (x: Float32Array, rows: number, out: Float32Array) => {
