@@ -44,7 +44,7 @@ function median(values: number[]): number {
 }
 
 // Seconds per call of every sample benchmark.js takes of fn within maxTime.
-function sample(fn: Timed, maxTime: number): Promise<number[]> {
+function sample(fn: Timed, maxTime: number, minSamples: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     // Probe once: async functions are timed as deferred benchmarks.
     const probe = fn();
@@ -55,7 +55,7 @@ function sample(fn: Timed, maxTime: number): Promise<number[]> {
         fn: isAsync
           ? (deferred: { resolve(): void }) => void (fn() as Promise<unknown>).then(() => deferred.resolve())
           : fn,
-        minSamples: 5,
+        minSamples,
         maxTime,
         initCount: 1,
       } as Benchmark.Options);
@@ -95,6 +95,8 @@ export async function runSuites(suites: BenchSuite[], opts: RunOptions): Promise
   // a shared machine lands on all of them instead of on whichever ran then.
   const rounds = opts.quick ? 1 : 3;
   const maxTime = (opts.quick ? 0.25 : 1.5) / rounds;
+  // --quick promises a run under a minute: three samples of the slowest cases.
+  const minSamples = opts.quick ? 3 : 5;
   for (const { suite, c } of plan) {
     const timed: Array<{ name: string; fn: Timed }> = [{ name: 'frugal', fn: c.frugal }, ...c.baselines];
     const samples: number[][] = timed.map(() => []);
@@ -102,7 +104,7 @@ export async function runSuites(suites: BenchSuite[], opts: RunOptions): Promise
       for (let i = 0; i < timed.length; i++) {
         opts.onProgress?.(done, total * rounds, `${c.name} (${timed[i].name})`);
         done++;
-        samples[i].push(...(await sample(timed[i].fn, maxTime)));
+        samples[i].push(...(await sample(timed[i].fn, maxTime, minSamples)));
       }
     }
     const [frugal, ...baselines]: Measurement[] = timed.map((t, i) => {
