@@ -36,18 +36,20 @@ LinearGradParams GetLinear(const Napi::CallbackInfo& info, const Buffer& A, cons
   return p;
 }
 
-// dpLinearGradNorms(A, G, B, T, din, dout, method, weightSq, biasSq | null, async)
+// dpLinearGradNorms(A, G, B, T, din, dout, method, weightSq, biasSq | null, perSample | null, async)
 Napi::Value LinearGradNormsFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Buffer A = GetBuffer(info[0], "A"), G = GetBuffer(info[1], "G");
   const LinearGradParams p = GetLinear(info, A, G, 2);
   const NormMethod method = GetMethod(info[6]);
   const Buffer w = GetBuffer(info[7], "weight"), b = GetOptionalBuffer(info[8], "bias");
+  const Buffer ps = GetOptionalBuffer(info[9], "perSample");
   RequireLength(env, w, static_cast<size_t>(p.B), "weight");
   if (b.data) RequireLength(env, b, static_cast<size_t>(p.B), "bias");
-  const Context ctx = ContextFor(OneDevice(env, "dp.linearGradNorms", {&A, &G, &w, &b}));
-  return Run(env, GetBool(info[9], "async"), {info[0], info[1], info[7], info[8]},
-             [=] { return LinearGradNorms(ctx, p, method, w.data, b.data); },
+  if (ps.data) RequireLength(env, ps, static_cast<size_t>(p.B * p.dout * p.din), "perSample");
+  const Context ctx = ContextFor(OneDevice(env, "dp.linearGradNorms", {&A, &G, &w, &b, &ps}));
+  return Run(env, GetBool(info[10], "async"), {info[0], info[1], info[7], info[8], info[9]},
+             [=] { return LinearGradNorms(ctx, p, method, w.data, b.data, ps.data); },
              [](Napi::Env e) { return e.Undefined(); });
 }
 
@@ -68,19 +70,21 @@ Napi::Value ClipFactorsFn(const Napi::CallbackInfo& info) {
              [](Napi::Env e) { return e.Undefined(); });
 }
 
-// dpClippedLinearGrad(A, G, B, T, din, dout, factors, weight, bias | null, async)
+// dpClippedLinearGrad(A, G, B, T, din, dout, factors, weight, bias | null, perSample | null, async)
 Napi::Value ClippedLinearGradFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Buffer A = GetBuffer(info[0], "A"), G = GetBuffer(info[1], "G");
   const LinearGradParams p = GetLinear(info, A, G, 2);
   const Buffer f = GetBuffer(info[6], "factors");
   const Buffer w = GetBuffer(info[7], "weight"), b = GetOptionalBuffer(info[8], "bias");
+  const Buffer ps = GetOptionalBuffer(info[9], "perSample");
   RequireLength(env, f, static_cast<size_t>(p.B), "factors");
   RequireLength(env, w, static_cast<size_t>(p.din * p.dout), "weight");
   if (b.data) RequireLength(env, b, static_cast<size_t>(p.dout), "bias");
-  const Context ctx = ContextFor(OneDevice(env, "dp.clippedLinearGrad", {&A, &G, &f, &w, &b}));
-  return Run(env, GetBool(info[9], "async"), {info[0], info[1], info[6], info[7], info[8]},
-             [=] { return ClippedLinearGrad(ctx, p, f.data, w.data, b.data); },
+  if (ps.data) RequireLength(env, ps, static_cast<size_t>(p.B * p.dout * p.din), "perSample");
+  const Context ctx = ContextFor(OneDevice(env, "dp.clippedLinearGrad", {&A, &G, &f, &w, &b, &ps}));
+  return Run(env, GetBool(info[10], "async"), {info[0], info[1], info[6], info[7], info[8], info[9]},
+             [=] { return ClippedLinearGrad(ctx, p, f.data, w.data, b.data, ps.data); },
              [](Napi::Env e) { return e.Undefined(); });
 }
 
@@ -125,7 +129,14 @@ Napi::Value AddNoiseFn(const Napi::CallbackInfo& info) {
              [](Napi::Env e) { return e.Undefined(); });
 }
 
+// dpChooseNormMethod(T, din, dout) → 1 (gram) or 2 (materialize): what auto resolves to.
+Napi::Value ChooseNormMethodFn(const Napi::CallbackInfo& info) {
+  const int64_t T = GetSize(info[0], "T"), din = GetSize(info[1], "din"), dout = GetSize(info[2], "dout");
+  return Napi::Number::New(info.Env(), static_cast<double>(ChooseNormMethod(T, din, dout)));
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("dpChooseNormMethod", Napi::Function::New(env, ChooseNormMethodFn));
   exports.Set("dpLinearGradNorms", Napi::Function::New(env, LinearGradNormsFn));
   exports.Set("dpClipFactors", Napi::Function::New(env, ClipFactorsFn));
   exports.Set("dpClippedLinearGrad", Napi::Function::New(env, ClippedLinearGradFn));

@@ -34,6 +34,16 @@ FRUGAL_TEST(cuda_norms_and_clipped_sums_equal_the_cpu) {
     const double atol = 1e-5 * s.B * s.T;
     FRUGAL_EXPECT_CLOSE(dGrad.Download().data(), grad.data(), grad.size(), atol, 1e-4, "weight " + name);
     FRUGAL_EXPECT_CLOSE(dBias.Download().data(), bias.data(), bias.size(), atol, 1e-4, "bias " + name);
+    // Kept per-sample gradients: the norms and the clipped sum from them.
+    DeviceBuffer<float> dPs(static_cast<size_t>(s.B * s.din * s.dout));
+    std::vector<float> ps(s.B * s.din * s.dout);
+    FRUGAL_CHECK_OK(LinearGradNorms(Context{}, p, NormMethod::kMaterialize, w.data(), nullptr, ps.data()));
+    FRUGAL_CHECK_OK(LinearGradNorms(test::CudaContext(), dp, NormMethod::kMaterialize, dW.get(), nullptr, dPs.get()));
+    FRUGAL_EXPECT_CLOSE(dPs.Download().data(), ps.data(), ps.size(), 1e-5 * s.T, 1e-4, "per-sample gradients " + name);
+    FRUGAL_EXPECT_CLOSE(dW.Download().data(), w.data(), w.size(), 1e-5, 1e-4, "kept norms " + name);
+    FRUGAL_CHECK_OK(ClippedLinearGrad(test::CudaContext(), dp, dF.get(), dGrad.get(), dBias.get(), dPs.get()));
+    FRUGAL_EXPECT_CLOSE(dGrad.Download().data(), grad.data(), grad.size(), atol, 1e-4, "weight from kept " + name);
+    FRUGAL_EXPECT_CLOSE(dBias.Download().data(), bias.data(), bias.size(), atol, 1e-4, "bias with kept " + name);
   }
 }
 

@@ -88,6 +88,45 @@ FRUGAL_TEST(clipped_sum_matches_the_reference) {
   }
 }
 
+// Kept per-sample gradients: LinearGradNorms stores GᵢᵀAᵢ (checked against a plain
+// double loop), and ClippedLinearGrad's weighted sum of them equals the reference.
+FRUGAL_TEST(kept_per_sample_gradients_give_the_same_norms_and_clipped_sum) {
+  Context ctx;
+  for (const Shape& s : kShapes) {
+    const auto A = RandomVector(s.B * s.T * s.din, 6), G = RandomVector(s.B * s.T * s.dout, 7);
+    auto factors = RandomVector(s.B, 8);
+    for (float& f : factors) f = std::fabs(f);
+    const LinearGradParams p = Params(s, A, G);
+    const int64_t region = s.dout * s.din;
+    std::vector<float> wantPs(s.B * region);
+    for (int64_t i = 0; i < s.B; ++i)
+      for (int64_t o = 0; o < s.dout; ++o)
+        for (int64_t j = 0; j < s.din; ++j) {
+          double acc = 0;
+          for (int64_t t = 0; t < s.T; ++t) {
+            acc += static_cast<double>(G[(i * s.T + t) * s.dout + o]) * A[(i * s.T + t) * s.din + j];
+          }
+          wantPs[i * region + o * s.din + j] = static_cast<float>(acc);
+        }
+    std::vector<float> wantN(s.B), wantW(region), wantB(s.dout);
+    FRUGAL_CHECK_OK(LinearGradNormsReference(p, NormMethod::kMaterialize, wantN.data(), nullptr));
+    FRUGAL_CHECK_OK(ClippedLinearGradReference(p, factors.data(), wantW.data(), wantB.data()));
+    ForEachIsa([&](Isa) {
+      std::vector<float> ps(s.B * region, 9.0f), gotN(s.B), gotW(region), gotB(s.dout);
+      FRUGAL_CHECK_OK(LinearGradNorms(ctx, p, NormMethod::kMaterialize, gotN.data(), nullptr, ps.data()));
+      const double atol = 1e-5 * s.B * s.T;
+      FRUGAL_EXPECT_CLOSE(ps.data(), wantPs.data(), ps.size(), 1e-5 * s.T, 1e-4, "per-sample gradients " + Name(s));
+      FRUGAL_EXPECT_CLOSE(gotN.data(), wantN.data(), s.B, 1e-6, 1e-4, "norms " + Name(s));
+      FRUGAL_CHECK_OK(ClippedLinearGrad(ctx, p, factors.data(), gotW.data(), gotB.data(), ps.data()));
+      FRUGAL_EXPECT_CLOSE(gotW.data(), wantW.data(), wantW.size(), atol, 1e-4, "weight " + Name(s));
+      FRUGAL_EXPECT_CLOSE(gotB.data(), wantB.data(), wantB.size(), atol, 1e-4, "bias " + Name(s));
+    });
+    // Gram computes no per-sample gradients to keep.
+    std::vector<float> ps(s.B * region), n(s.B);
+    FRUGAL_CHECK(LinearGradNorms(ctx, p, NormMethod::kGram, n.data(), nullptr, ps.data()).code() == Code::kRange);
+  }
+}
+
 FRUGAL_TEST(clip_rows_and_factors_match_the_reference) {
   Context ctx;
   for (int64_t B : {1, 7, 33}) {

@@ -28,18 +28,23 @@ struct LinearGradParams {
 NormMethod ChooseNormMethod(int64_t T, int64_t din, int64_t dout);
 
 // weightSq[i] = ‖GᵢᵀAᵢ‖²_F and, when biasSq is not null, biasSq[i] = ‖Σ_t g_it‖².
-// kAuto resolves with ChooseNormMethod.
+// kAuto resolves with ChooseNormMethod. When perSample [B, dout, din] is not null the
+// materialized gradients GᵢᵀAᵢ are kept there for ClippedLinearGrad (the method must
+// resolve to kMaterialize): where materializing is the cheaper way to the norms (long
+// sequences), the step then pays for the per-sample GEMMs once instead of twice.
 Status LinearGradNorms(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq,
-                       float* biasSq);
+                       float* biasSq, float* perSample = nullptr);
 
 // factors[i] = min(1, C/(norms[i] + 1e-6)) (Abadi) or C/(norms[i] + 0.01) (automatic);
 // norms are L2 norms (not squared). C ≥ 0.
 Status ClipFactors(const Context& ctx, const float* norms, int64_t B, float C, ClipRule rule, float* factors);
 
-// weight [dout, din] = Σᵢ cᵢ GᵢᵀAᵢ (one GEMM over all B·T rows) and, when bias is not
-// null, bias [dout] = Σᵢ cᵢ Σ_t g_it. B = 0 gives zeros.
+// weight [dout, din] = Σᵢ cᵢ GᵢᵀAᵢ and, when bias is not null, bias [dout] = Σᵢ cᵢ Σ_t g_it.
+// The weight is one GEMM over all B·T rows, or, given the perSample gradients kept by
+// LinearGradNorms, their weighted sum (a pass over memory instead of a GEMM). B = 0
+// gives zeros.
 Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight,
-                         float* bias);
+                         float* bias, const float* perSample = nullptr);
 
 // Per-sample vectors rows [B, p]: factors[i] from ‖rowᵢ‖ by `rule`, sum [p] = Σᵢ cᵢ rowᵢ.
 Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule,

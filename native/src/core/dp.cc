@@ -3,8 +3,9 @@
 //   Gram norms:   CPU: the fused per-sample kernel (dp_kernels.h: both Grams blockwise
 //                 in registers, symmetric halves once); CUDA: AᵢAᵢᵀ and GᵢGᵢᵀ as
 //                 batched GEMMs, then ⟨·,·⟩ per sample;
-//   materialized: GᵢᵀAᵢ as batched GEMMs, then ‖·‖² per sample;
-//   clipped sum:  (c ⊙ G)ᵀ A over all B·T rows, one GEMM.
+//   materialized: GᵢᵀAᵢ as batched GEMMs, then ‖·‖² per sample (kept for the
+//                 clipped sum when the caller passes perSample);
+//   clipped sum:  (c ⊙ G)ᵀ A over all B·T rows, one GEMM, or Σᵢ cᵢ·perSampleᵢ.
 // Workspace comes from a grow-only per-thread buffer, so repeated calls of one shape
 // do not allocate (or fault in fresh pages) each time.
 #include <algorithm>
@@ -156,12 +157,13 @@ Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
 }
 
 // Materialized norms: GᵢᵀAᵢ for a chunk of samples as one batched GEMM, then ‖·‖².
-Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq) {
+// With perSample, all samples go there (one chunk) and stay.
+Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq, float* perSample) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout, region = dout * din;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
-  float* ws = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, chunk * region, &ws));
+  const int64_t chunk = perSample ? B : std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
+  float* ws = perSample;
+  if (!ws) FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, chunk * region, &ws));
   for (int64_t i0 = 0; i0 < B; i0 += chunk) {
     const int64_t n = std::min(chunk, B - i0);
     FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, p.A + i0 * T * din, p.G + i0 * T * dout, ws));
@@ -170,10 +172,11 @@ Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float
   return Status::Ok();
 }
 
-Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq,
+                float* perSample) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCpu(p, biasSq));
-  if (method == NormMethod::kMaterialize) return MaterializedNormsCpu(ctx, p, weightSq);
+  if (method == NormMethod::kMaterialize) return MaterializedNormsCpu(ctx, p, weightSq, perSample);
   // Gram: one task per sample, the fused kernel (no Gram stored, no workspace).
   // 2-D inputs (T = 1) reduce to ‖gᵢaᵢᵀ‖² = ‖aᵢ‖²·‖gᵢ‖².
   ParallelFor(p.B, [&](int64_t i) {
@@ -185,11 +188,16 @@ Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method
   return Status::Ok();
 }
 
-Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
+Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias,
+                  const float* perSample) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
   const int64_t rows = p.B * p.T, per = p.T * p.dout;
   if (bias) WeightedColumnSums(k, p.G, rows, p.dout, factors, p.T, bias);
   if (p.din == 0) return Status::Ok();
+  if (perSample) {
+    WeightedColumnSums(k, perSample, p.B, p.dout * p.din, factors, 1, weight);
+    return Status::Ok();
+  }
   float* gs = nullptr;
   FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, rows * p.dout, &gs));
   ParallelFor(p.B, [&](int64_t i) {
@@ -236,7 +244,8 @@ Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bo
 // ---- CUDA -----------------------------------------------------------------------
 #ifdef FRUGAL_WITH_CUDA
 
-Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq) {
+Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq,
+                 float* perSample) {
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
   if (biasSq) {
     DeviceBuffer sums;
@@ -245,9 +254,10 @@ Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod metho
     FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(sums.get(), sums.get(), B, dout, biasSq, ctx.stream));
   }
   const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
+  const int64_t chunk =
+      perSample ? B : std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
   DeviceBuffer ws;
-  FRUGAL_RETURN_IF_ERROR(ws.AllocateFloats((method == NormMethod::kGram ? 2 : 1) * chunk * region));
+  if (!perSample) FRUGAL_RETURN_IF_ERROR(ws.AllocateFloats((method == NormMethod::kGram ? 2 : 1) * chunk * region));
   for (int64_t i0 = 0; i0 < B; i0 += chunk) {
     const int64_t n = std::min(chunk, B - i0);
     const float* A = p.A + i0 * T * din;
@@ -259,30 +269,17 @@ Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod metho
       FRUGAL_RETURN_IF_ERROR(BatchedProduct(ctx, n, T, T, dout, G, G, T * dout, gg, region));
       FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ga, gg, n, region, weightSq + i0, ctx.stream));
     } else {
-      FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, A, G, ws.get()));
-      FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(ws.get(), ws.get(), n, region, weightSq + i0, ctx.stream));
+      float* grads = perSample ? perSample : ws.get();
+      FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, A, G, grads));
+      FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(grads, grads, n, region, weightSq + i0, ctx.stream));
     }
   }
   return CudaSynchronize(ctx.stream);
 }
 
-Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias) {
-  DeviceBuffer gs;
-  FRUGAL_RETURN_IF_ERROR(gs.AllocateFloats(p.B * p.T * p.dout));
-  FRUGAL_RETURN_IF_ERROR(DpScaleSamplesCuda(p.G, factors, p.B, p.T, p.dout, gs.get(), ctx.stream));
-  if (bias) {
-    // Σ over all rows of the scaled G: the token sum of one "sample" of B·T rows.
-    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(gs.get(), 1, p.B * p.T, p.dout, bias, ctx.stream));
-  }
-  if (p.din > 0) FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, p, gs.get(), weight));
-  return CudaSynchronize(ctx.stream);
-}
-
-Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
-                    float* factors) {
-  FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(rows, rows, B, p, factors, ctx.stream));
-  FRUGAL_RETURN_IF_ERROR(DpClipFactorsFromSquaresCuda(factors, B, C, rule, factors, ctx.stream));
-  // sum [1, p] = factorsᵀ [1, B] · rows [B, p].
+// sum [1, p] = factorsᵀ [1, B] · rows [B, p].
+Status WeightedRowSumCuda(const Context& ctx, const float* factors, const float* rows, int64_t B, int64_t p,
+                          float* sum) {
   GemmParams g;
   g.M = 1;
   g.N = p;
@@ -293,7 +290,33 @@ Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p,
   g.ldb = p;
   g.C = sum;
   g.ldc = p;
-  FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
+  return Gemm(ctx, g);
+}
+
+Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias,
+                   const float* perSample) {
+  const bool weight_by_gemm = p.din > 0 && !perSample;
+  DeviceBuffer gs;
+  if (bias || weight_by_gemm) {
+    FRUGAL_RETURN_IF_ERROR(gs.AllocateFloats(p.B * p.T * p.dout));
+    FRUGAL_RETURN_IF_ERROR(DpScaleSamplesCuda(p.G, factors, p.B, p.T, p.dout, gs.get(), ctx.stream));
+  }
+  if (bias) {
+    // Σ over all rows of the scaled G: the token sum of one "sample" of B·T rows.
+    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(gs.get(), 1, p.B * p.T, p.dout, bias, ctx.stream));
+  }
+  if (weight_by_gemm) FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, p, gs.get(), weight));
+  if (p.din > 0 && perSample) {
+    FRUGAL_RETURN_IF_ERROR(WeightedRowSumCuda(ctx, factors, perSample, p.B, p.dout * p.din, weight));
+  }
+  return CudaSynchronize(ctx.stream);
+}
+
+Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
+                    float* factors) {
+  FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(rows, rows, B, p, factors, ctx.stream));
+  FRUGAL_RETURN_IF_ERROR(DpClipFactorsFromSquaresCuda(factors, B, C, rule, factors, ctx.stream));
+  FRUGAL_RETURN_IF_ERROR(WeightedRowSumCuda(ctx, factors, rows, B, p, sum));
   return CudaSynchronize(ctx.stream);
 }
 
@@ -320,28 +343,32 @@ Status NotCompiled() { return Status::Device("dp: this build has no CUDA backend
 // ---- entry points -----------------------------------------------------------------
 
 Status LinearGradNorms(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq,
-                       float* biasSq) {
+                       float* biasSq, float* perSample) {
   FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
   if (p.B > 0 && !weightSq) return Status::Shape("dp: weightSq is null");
   if (method == NormMethod::kAuto) method = ChooseNormMethod(p.T, p.din, p.dout);
+  if (perSample && method != NormMethod::kMaterialize) {
+    return Status::Range("dp: keeping per-sample gradients needs the materialize method, not gram");
+  }
   if (p.B == 0) return Status::Ok();
   if (p.T == 0 || p.din == 0 || p.dout == 0) {
     // Some factor of every gradient is empty: all norms are 0 (no GEMM of size 0).
     if (ctx.device == Device::kCpu) {
       std::fill(weightSq, weightSq + p.B, 0.0f);
       if (biasSq) std::fill(biasSq, biasSq + p.B, 0.0f);
+      if (perSample) std::fill(perSample, perSample + p.B * p.dout * p.din, 0.0f);
       return biasSq && p.T > 0 && p.dout > 0 ? BiasNormsCpu(p, biasSq) : Status::Ok();
     }
   }
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
     if (p.T == 0 || p.din == 0 || p.dout == 0) return Status::Shape("dp: CUDA norms need T, din, dout > 0");
-    return NormsCuda(ctx, p, method, weightSq, biasSq);
+    return NormsCuda(ctx, p, method, weightSq, biasSq, perSample);
 #else
     return NotCompiled();
 #endif
   }
-  return NormsCpu(ctx, p, method, weightSq, biasSq);
+  return NormsCpu(ctx, p, method, weightSq, biasSq, perSample);
 }
 
 Status ClipFactors(const Context& ctx, const float* norms, int64_t B, float C, ClipRule rule, float* factors) {
@@ -362,7 +389,7 @@ Status ClipFactors(const Context& ctx, const float* norms, int64_t B, float C, C
 }
 
 Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight,
-                         float* bias) {
+                         float* bias, const float* perSample) {
   FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
   if (p.din * p.dout > 0 && !weight) return Status::Shape("dp: weight is null");
   if (p.B > 0 && !factors) return Status::Shape("dp: factors is null");
@@ -381,12 +408,12 @@ Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const fl
   }
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
-    return ClippedCuda(ctx, p, factors, weight, bias);
+    return ClippedCuda(ctx, p, factors, weight, bias, perSample);
 #else
     return NotCompiled();
 #endif
   }
-  return ClippedCpu(ctx, p, factors, weight, bias);
+  return ClippedCpu(ctx, p, factors, weight, bias, perSample);
 }
 
 Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
