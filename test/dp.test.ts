@@ -244,6 +244,10 @@ test('CUDA equals the CPU (skipped without a device)', (t) => {
   const gpu = dp.clippedLinearGrad(Ad, Gd, f, { bias: true });
   close(t, gpu.weight.to('cpu').data, cpu.weight.data, 1e-5 * B * T, 1e-4, 'clipped weight');
   close(t, gpu.bias!.to('cpu').data, cpu.bias!.data, 1e-5 * B * T, 1e-4, 'clipped bias');
+  const keptGpu = dp.linearGradNorms(Ad, Gd, { keepPerSample: true });
+  t.is(keptGpu.perSample!.device, 'cuda');
+  const fromKept = dp.clippedLinearGrad(Ad, Gd, f, { perSample: keptGpu.perSample });
+  close(t, fromKept.weight.to('cpu').data, cpu.weight.data, 1e-5 * B * T, 1e-4, 'clipped weight from kept per-sample gradients');
   const x = Tensor.from(new Float32Array(1000), [1000]);
   const xd = x.to('cuda');
   close(t, dp.addNoise(xd, { std: 1, seed: 3, step: 2 }).to('cpu').data, dp.addNoise(x, { std: 1, seed: 3, step: 2 }).data, 1e-5, 1e-5, 'noise');
@@ -300,18 +304,73 @@ test('PrivacyEngine with σ = 0 equals clipping a per-example loop (linear layer
   const layers = shapes.map((s, k) => ({ ...s, A: randn(B * s.T * s.din, 10 + k), G: randn(B * s.T * s.dout, 20 + k) }));
   const p = 33;
   const rows = randn(B * p, 30);
-  const engine = new PrivacyEngine({ datasetSize: N, sampleRate: q, noiseMultiplier: 0, maxGradNorm: C, delta: 1e-5, seed: 1 });
-  const out = engine.step([
-    ...layers.map((l) => ({ A: Tensor.from(l.A, [B, l.T, l.din]), G: Tensor.from(l.G, [B, l.T, l.dout]), bias: true })),
-    { rows: Tensor.from(rows, [B, p]) },
-  ]);
   const want = perExampleStep(layers, rows, p, B, C, 1 / (q * N));
-  layers.forEach((_, k) => {
-    const got = [...out.grads[k].weight!.data, ...out.grads[k].bias!.data];
-    close(t, got, want[k], 1e-6, 1e-4, `layer ${k}`);
-  });
-  close(t, out.grads[2].sum!.data, want[2], 1e-6, 1e-4, 'rows');
-  t.is(out.epsilon, Infinity);
+  // Both layers materialize their norms (T² (din + dout) > T·din·dout): kept per-sample
+  // gradients for both (default budget), for the first only (its bytes), and for none.
+  t.is(dp.chooseNormMethod(5, 7, 3), 'materialize');
+  for (const keepPerSampleBytes of [undefined, 4 * B * 7 * 3, 0]) {
+    const engine = new PrivacyEngine({ datasetSize: N, sampleRate: q, noiseMultiplier: 0, maxGradNorm: C, delta: 1e-5, seed: 1, keepPerSampleBytes });
+    const out = engine.step([
+      ...layers.map((l) => ({ A: Tensor.from(l.A, [B, l.T, l.din]), G: Tensor.from(l.G, [B, l.T, l.dout]), bias: true })),
+      { rows: Tensor.from(rows, [B, p]) },
+    ]);
+    layers.forEach((_, k) => {
+      const got = [...out.grads[k].weight!.data, ...out.grads[k].bias!.data];
+      close(t, got, want[k], 1e-6, 1e-4, `layer ${k}, keepPerSampleBytes ${keepPerSampleBytes}`);
+    });
+    close(t, out.grads[2].sum!.data, want[2], 1e-6, 1e-4, 'rows');
+    t.is(out.epsilon, Infinity);
+    // The next step reuses the kept buffers: same inputs, same gradients.
+    const again = engine.step([
+      ...layers.map((l) => ({ A: Tensor.from(l.A, [B, l.T, l.din]), G: Tensor.from(l.G, [B, l.T, l.dout]), bias: true })),
+      { rows: Tensor.from(rows, [B, p]) },
+    ]);
+    layers.forEach((_, k) => t.deepEqual(again.grads[k].weight!.data, out.grads[k].weight!.data));
+  }
+});
+
+test('kept per-sample gradients: linearGradNorms returns GᵢᵀAᵢ, clippedLinearGrad sums them', (t) => {
+  const [B, T, din, dout] = [5, 17, 9, 33];
+  const a = randn(B * T * din, 41), g = randn(B * T * dout, 42);
+  const A = Tensor.from(a, [B, T, din]), G = Tensor.from(g, [B, T, dout]);
+  const f = Float32Array.from(randn(B, 43), Math.abs);
+  const ref = reference(a, g, B, T, din, dout, f);
+  for (const level of isaLevels()) {
+    setIsa(level);
+    const n = dp.linearGradNorms(A, G, { bias: true, keepPerSample: true });
+    t.deepEqual(n.perSample!.shape, [B, dout, din]);
+    const ps = n.perSample!.data;
+    for (let i = 0; i < B; i++) {
+      let sq = 0;
+      for (let j = 0; j < dout * din; j++) sq += ps[i * dout * din + j] ** 2;
+      close(t, [sq], [ref.wsq[i]], 1e-6, 1e-4, `‖perSample[${i}]‖² (${level})`);
+    }
+    close(t, n.weight, ref.wsq, 1e-6, 1e-4, `norms (${level})`);
+    const kept = dp.clippedLinearGrad(A, G, f, { bias: true, perSample: n.perSample });
+    close(t, kept.weight.data, ref.sumW, 1e-5 * B * T, 1e-4, `weight from kept (${level})`);
+    close(t, kept.bias!.data, ref.sumB, 1e-5 * B * T, 1e-4, `bias with kept (${level})`);
+  }
+  setIsa(info().maxIsa);
+  // A given tensor is filled in place (callers reuse it across steps).
+  const into = Tensor.from(new Float32Array(B * dout * din), [B, dout, din]);
+  const n = dp.linearGradNorms(A, G, { keepPerSample: into });
+  t.is(n.perSample, into);
+  close(t, n.weight, ref.wsq, 1e-6, 1e-4, 'norms into a given tensor');
+  t.throws(() => dp.linearGradNorms(A, G, { keepPerSample: Tensor.from(new Float32Array(B * din * dout), [B, din, dout]) }), { instanceOf: FrugalError, code: 'E_SHAPE' });
+  // Bad uses are refused before any work.
+  t.throws(() => dp.linearGradNorms(A, G, { method: 'gram', keepPerSample: true }), { instanceOf: FrugalError, code: 'E_CONFIG' });
+  t.throws(() => dp.linearGradNorms(A, G, { keepPerSample: 1 as never }), { instanceOf: FrugalError, code: 'E_DTYPE' });
+  t.throws(() => dp.clippedLinearGrad(A, G, f, { perSample: Tensor.from(new Float32Array(B * din * dout), [B, din, dout]) }), { instanceOf: FrugalError, code: 'E_SHAPE' });
+  t.throws(() => dp.clippedLinearGrad(A, G, f, { perSample: new Float32Array(B * din * dout) as never }), { instanceOf: FrugalError, code: 'E_DTYPE' });
+  t.throws(() => dp.chooseNormMethod(-1, 2, 2), { instanceOf: FrugalError, code: 'E_RANGE' });
+  t.throws(() => dp.chooseNormMethod(2.5, 2, 2), { instanceOf: FrugalError, code: 'E_RANGE' });
+  t.throws(() => dp.chooseNormMethod('8' as never, 2, 2), { instanceOf: FrugalError, code: 'E_DTYPE' });
+  t.is(dp.chooseNormMethod(128, 768, 768), 'gram');
+  t.is(dp.chooseNormMethod(512, 768, 768), 'materialize');
+  t.throws(
+    () => new PrivacyEngine({ datasetSize: 10, sampleRate: 0.1, noiseMultiplier: 1, maxGradNorm: 1, delta: 1e-5, keepPerSampleBytes: -1 }),
+    { instanceOf: FrugalError, code: 'E_RANGE' },
+  );
 });
 
 test('PrivacyEngine tracks ε, refuses a step past the budget, and takes empty batches', (t) => {

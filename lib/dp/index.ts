@@ -12,9 +12,10 @@ import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 type Mem = Float32Array | DeviceBuffer;
 
 interface DpNative {
-  dpLinearGradNorms(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, method: number, weight: Mem, bias: Mem | null, async: boolean): unknown;
+  dpChooseNormMethod(T: number, din: number, dout: number): number;
+  dpLinearGradNorms(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, method: number, weight: Mem, bias: Mem | null, perSample: Mem | null, async: boolean): unknown;
   dpClipFactors(norms: Mem, B: number, C: number, rule: number, factors: Mem, async: boolean): unknown;
-  dpClippedLinearGrad(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, factors: Mem, weight: Mem, bias: Mem | null, async: boolean): unknown;
+  dpClippedLinearGrad(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, factors: Mem, weight: Mem, bias: Mem | null, perSample: Mem | null, async: boolean): unknown;
   dpClipRows(rows: Mem, B: number, p: number, C: number, rule: number, sum: Mem, factors: Mem, async: boolean): unknown;
   dpAddNoise(t: Mem, n: number, std: number, seed: bigint, step: number, offset: number, secure: boolean, async: boolean): unknown;
 }
@@ -35,6 +36,13 @@ export interface LinearGradNormsOptions {
   bias?: boolean;
   /** 'gram' (⟨AAᵀ, GGᵀ⟩ per sample), 'materialize', or 'auto' (default: the cheaper by T²(din+dout) vs T·din·dout). */
   method?: NormMethod;
+  /**
+   * Keep the materialized per-sample gradients GᵢᵀAᵢ ([B, dout, din], B·dout·din floats) in
+   * the result, for {@link clippedLinearGrad}'s `perSample` (default false): `true` in a new
+   * tensor, or in the Tensor given (reused across steps, it saves faulting in fresh pages).
+   * Materializes (with 'auto' too); 'gram' forms no per-sample gradients and is refused.
+   */
+  keepPerSample?: boolean | Tensor;
 }
 
 /** Squared per-sample gradient norms of a linear layer. */
@@ -43,12 +51,19 @@ export interface LinearGradNorms {
   weight: Float32Array;
   /** ‖Σ_t g_it‖² per sample, when asked. */
   bias?: Float32Array;
+  /** The per-sample gradients GᵢᵀAᵢ [B, dout, din], with `keepPerSample`. */
+  perSample?: Tensor;
 }
 
 /** Options of {@link clippedLinearGrad}. */
 export interface ClippedLinearGradOptions {
   /** Also return the clipped bias gradient sum (default false). */
   bias?: boolean;
+  /**
+   * The per-sample gradients kept by {@link linearGradNorms} (`keepPerSample`) for these A
+   * and G: the weight is then their weighted sum, a pass over memory instead of a GEMM.
+   */
+  perSample?: Tensor;
 }
 
 /** Options of {@link clipFactors} and {@link clipRows}. */
@@ -117,19 +132,41 @@ function alloc(n: number, device: 'cpu' | 'cuda', shape: number[]): Tensor {
 
 const hostData = (t: Tensor): Float32Array => (t.device === 'cpu' ? t.data : t.to('cpu').data);
 
+/** Per-sample gradients of a linear layer: [B, dout, din] on the layer's device. */
+function checkPerSample(t: Tensor, s: { B: number; din: number; dout: number }, device: 'cpu' | 'cuda', name: string): void {
+  const want = [s.B, s.dout, s.din];
+  if (t.shape.length !== 3 || t.shape.some((d, i) => d !== want[i])) {
+    throw new FrugalError('E_SHAPE', `${name}: expected shape ${shapeText(want)} (the per-sample gradients of these A and G), got ${shapeText(t.shape)}`);
+  }
+  if (t.device !== device) throw new FrugalError('E_DEVICE', `${name}: expected a ${device} tensor like A and G, got ${t.device}`);
+}
+
 function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Prepared<LinearGradNorms> {
   checkTensor(A, 'A');
   checkTensor(G, 'G');
   const o = checkOptions<LinearGradNormsOptions>(options, 'options');
   const withBias = o.bias === undefined ? false : checkBool(o.bias, 'options.bias');
-  const method = o.method === undefined ? 'auto' : checkEnum(o.method, 'options.method', METHODS);
+  const into = o.keepPerSample instanceof Tensor ? checkTensor(o.keepPerSample, 'options.keepPerSample') : undefined;
+  const keep = into !== undefined || (o.keepPerSample === undefined ? false : checkBool(o.keepPerSample, 'options.keepPerSample'));
+  let method = o.method === undefined ? 'auto' : checkEnum(o.method, 'options.method', METHODS);
+  if (keep && method === 'gram') {
+    throw new FrugalError('E_CONFIG', "options.keepPerSample: needs method 'materialize' or 'auto' (gram forms no per-sample gradients), got method 'gram'");
+  }
+  if (keep) method = 'materialize';
   const device = commonDevice([[A, 'A'], [G, 'G']]);
   const s = linearShape(A, G);
   const weight = alloc(s.B, device, [s.B]);
   const bias = withBias ? alloc(s.B, device, [s.B]) : undefined;
+  if (into) checkPerSample(into, s, device, 'options.keepPerSample');
+  const perSample = into ?? (keep ? alloc(s.B * s.dout * s.din, device, [s.B, s.dout, s.din]) : undefined);
   return {
-    run: (async) => nat().dpLinearGradNorms(A.memory, G.memory, s.B, s.T, s.din, s.dout, METHODS.indexOf(method), weight.memory, bias?.memory ?? null, async),
-    result: () => (bias ? { weight: hostData(weight), bias: hostData(bias) } : { weight: hostData(weight) }),
+    run: (async) =>
+      nat().dpLinearGradNorms(A.memory, G.memory, s.B, s.T, s.din, s.dout, METHODS.indexOf(method), weight.memory, bias?.memory ?? null, perSample?.memory ?? null, async),
+    result: () => ({
+      weight: hostData(weight),
+      ...(bias ? { bias: hostData(bias) } : {}),
+      ...(perSample ? { perSample } : {}),
+    }),
   };
 }
 
@@ -162,6 +199,8 @@ function prepareClipped(
   const device = commonDevice([[A, 'A'], [G, 'G']]);
   const s = linearShape(A, G);
   const f = factorsTensor(factors, s.B, device);
+  const perSample = o.perSample === undefined ? undefined : checkTensor(o.perSample, 'options.perSample');
+  if (perSample) checkPerSample(perSample, s, device, 'options.perSample');
   const weight = alloc(s.dout * s.din, device, [s.dout, s.din]);
   const bias = withBias ? alloc(s.dout, device, [s.dout]) : undefined;
   const empty = s.B * s.T === 0 || s.dout === 0;
@@ -172,7 +211,7 @@ function prepareClipped(
         ? async
           ? Promise.resolve()
           : undefined
-        : nat().dpClippedLinearGrad(A.memory, G.memory, s.B, s.T, s.din, s.dout, f.memory, weight.memory, bias?.memory ?? null, async),
+        : nat().dpClippedLinearGrad(A.memory, G.memory, s.B, s.T, s.din, s.dout, f.memory, weight.memory, bias?.memory ?? null, perSample?.memory ?? null, async),
     result: () => (bias ? { weight, bias } : { weight }),
   };
 }
@@ -218,6 +257,18 @@ function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
 }
 
 // ---- public API -------------------------------------------------------------------
+
+/**
+ * The norm method 'auto' resolves to for samples of T tokens through a din → dout layer:
+ * 'gram' when T²(din + dout) ≤ T·din·dout, else 'materialize'.
+ * @example dp.chooseNormMethod(512, 768, 768) // 'materialize'
+ */
+export function chooseNormMethod(T: number, din: number, dout: number): 'gram' | 'materialize' {
+  const t = checkInt(T, 'T', 0, 2 ** 40);
+  const i = checkInt(din, 'din', 0, 2 ** 40);
+  const o = checkInt(dout, 'dout', 0, 2 ** 40);
+  return nat().dpChooseNormMethod(t, i, o) === 1 ? 'gram' : 'materialize';
+}
 
 /**
  * Per-sample squared gradient norms of a linear layer y = A·Wᵀ + b from its inputs A
@@ -316,6 +367,7 @@ export function addNoiseAsync(t: Tensor, options: NoiseOptions): Promise<Tensor>
 
 /** Differential privacy: per-sample clipping kernels, noise and the RDP accountant. */
 export const dp = {
+  chooseNormMethod,
   linearGradNorms,
   linearGradNormsAsync,
   clipFactors,

@@ -5,9 +5,9 @@
 // exceed the budget is refused before anything is computed.
 import { randomBytes } from 'node:crypto';
 import { FrugalError, describe } from '../errors';
-import { Tensor, checkTensor } from '../tensor';
+import { Tensor, checkTensor, zeros } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed } from '../validate';
-import { addNoise, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
+import { addNoise, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
 import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
 
 /** Options of {@link PrivacyEngine}. */
@@ -30,6 +30,14 @@ export interface PrivacyEngineOptions {
   secure?: boolean;
   /** Clip factor rule (default 'abadi'). */
   rule?: ClipRule;
+  /**
+   * Bytes a step may spend keeping per-sample gradients (default 256 MiB; 0: never). A linear
+   * group whose norms are cheaper by materializing (long sequences, see `dp.chooseNormMethod`)
+   * keeps them while they fit, and its clipped sum becomes their weighted sum instead of a
+   * second GEMM over all tokens: at B = 32, T = 512, 768×768 the step costs about the
+   * non-private gradient instead of twice it.
+   */
+  keepPerSampleBytes?: number;
 }
 
 /**
@@ -88,6 +96,9 @@ export class PrivacyEngine {
   readonly epsilonBudget: number;
   private readonly secure: boolean;
   private readonly rule: ClipRule;
+  private readonly keepPerSampleBytes: number;
+  // The kept per-sample gradients of each group, reused while its shape stays.
+  private perSampleBuffers: Array<Tensor | undefined> = [];
   private readonly seed: bigint;
   private readonly rdpPerStep: number[];
   private stepCount = 0;
@@ -103,6 +114,8 @@ export class PrivacyEngine {
       o.epsilonBudget === undefined ? Infinity : checkNumber(o.epsilonBudget, 'options.epsilonBudget', { min: 0, max: Infinity, open: true });
     this.secure = o.secure === undefined ? false : checkBool(o.secure, 'options.secure');
     this.rule = checkEnum(o.rule ?? 'abadi', 'options.rule', ['abadi', 'automatic'] as const);
+    this.keepPerSampleBytes =
+      o.keepPerSampleBytes === undefined ? 256 * 2 ** 20 : checkInt(o.keepPerSampleBytes, 'options.keepPerSampleBytes', 0, Number.MAX_SAFE_INTEGER);
     this.seed = o.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
     // Every step is the same mechanism: its RDP per order, once; composition multiplies.
     this.rdpPerStep =
@@ -148,6 +161,24 @@ export class PrivacyEngine {
   }
 
   /**
+   * Where group k keeps its per-sample gradients this step, or undefined: only when its norms
+   * are cheaper by materializing and they fit the bytes left. The buffer is reused while the
+   * group's shape stays (a fresh one costs page faults on every step).
+   */
+  private perSampleBuffer(k: number, A: Tensor, G: Tensor, B: number, bytesLeft: number): Tensor | undefined {
+    // Shapes that do not pair up are left to linearGradNorms to report.
+    if (A.shape.length !== G.shape.length || (A.shape.length !== 2 && A.shape.length !== 3)) return undefined;
+    const [T, din, dout] = A.shape.length === 3 ? [A.shape[1], A.shape[2], G.shape[2]] : [1, A.shape[1], G.shape[1]];
+    if (B === 0 || 4 * B * din * dout > bytesLeft || chooseNormMethod(T, din, dout) !== 'materialize') return undefined;
+    const old = this.perSampleBuffers[k];
+    const shape = [B, dout, din];
+    if (old && old.device === A.device && shape.every((d, i) => old.shape[i] === d)) return old;
+    const fresh = zeros(shape, A.device);
+    this.perSampleBuffers[k] = fresh;
+    return fresh;
+  }
+
+  /**
    * One private step over the groups of the sampled batch (all with the same B). Refuses
    * (E_RANGE, nothing computed) when ε after the step would exceed the budget.
    */
@@ -188,11 +219,15 @@ export class PrivacyEngine {
     });
     if (B < 0) throw new FrugalError('E_CONFIG', 'groups: expected at least one parameter group');
     const squared: Float32Array[] = [];
-    for (const l of layers) {
-      const n = linearGradNorms(l.A, l.G, { bias: l.bias });
+    let budget = this.keepPerSampleBytes;
+    const kept = layers.map((l, k) => {
+      const keep = l.rows ? undefined : this.perSampleBuffer(k, l.A, l.G, B, budget);
+      if (keep) budget -= 4 * keep.size;
+      const n = linearGradNorms(l.A, l.G, { bias: l.bias, keepPerSample: keep ?? false });
       squared.push(n.weight);
       if (n.bias) squared.push(n.bias);
-    }
+      return n.perSample;
+    });
     const factors = clipFactors(sampleNorms(...squared), this.maxGradNorm, { rule: this.rule });
     // Dividing by qN is folded into the factors and the noise std (no extra pass).
     const scale = 1 / (this.sampleRate * this.datasetSize);
@@ -206,8 +241,8 @@ export class PrivacyEngine {
       offset += t.size;
       return t;
     };
-    const grads = layers.map((l): PrivateGrad => {
-      const g = clippedLinearGrad(l.A, l.G, scaled, { bias: l.bias });
+    const grads = layers.map((l, k): PrivateGrad => {
+      const g = clippedLinearGrad(l.A, l.G, scaled, { bias: l.bias, perSample: kept[k] });
       if (l.rows) return { sum: noisy(g.weight.reshape([l.A.shape[1]])) };
       return g.bias ? { weight: noisy(g.weight), bias: noisy(g.bias) } : { weight: noisy(g.weight) };
     });
