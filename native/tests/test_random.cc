@@ -20,7 +20,7 @@
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
-#include "cpu/x86/simd_math_avx2.h"
+#include "cpu/simd/vec_avx2.h"
 namespace {
 void LogAvx2(const float* in, float* out) { _mm256_storeu_ps(out, frugal::avx2::Log(_mm256_loadu_ps(in))); }
 void SinCosAvx2(const float* in, float* s, float* c) {
@@ -34,7 +34,7 @@ void SinCosAvx2(const float* in, float* s, float* c) {
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "cpu/x86/simd_math_avx512.h"
+#include "cpu/simd/vec_avx512.h"
 namespace {
 void LogAvx512(const float* in, float* out) { _mm512_storeu_ps(out, frugal::avx512::Log(_mm512_loadu_ps(in))); }
 void SinCosAvx512(const float* in, float* s, float* c) {

@@ -1,4 +1,4 @@
-// Accuracy of the vectorised math in simd_math_avx2.h / simd_math_avx512.h
+// Accuracy of the vectorised math (native/src/cpu/simd/math-inl.h) at each ISA level
 // against <cmath> in double. This file is built without ISA flags, so each
 // level's functions are compiled under a target pragma and called only when
 // the CPU has that level.
@@ -14,7 +14,7 @@
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
-#include "cpu/x86/simd_math_avx2.h"
+#include "cpu/simd/vec_avx2.h"
 namespace {
 enum class Fn { kExp, kErf, kGelu, kGeluGrad };
 void EvalAvx2(Fn fn, const std::vector<float>& in, std::vector<float>& out) {
@@ -37,7 +37,7 @@ void EvalAvx2(Fn fn, const std::vector<float>& in, std::vector<float>& out) {
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "cpu/x86/simd_math_avx512.h"
+#include "cpu/simd/vec_avx512.h"
 namespace {
 void EvalAvx512(Fn fn, const std::vector<float>& in, std::vector<float>& out) {
   out.resize(in.size());

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "cpu/dp_kernels.h"
-#include "cpu/x86/simd_math_avx2.h"
+#include "cpu/simd/vec_avx2.h"
 
 namespace frugal {
 namespace avx2 {

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "cpu/dp_kernels.h"
-#include "cpu/x86/simd_math_avx512.h"
+#include "cpu/simd/vec_avx512.h"
 
 namespace frugal {
 namespace avx512 {

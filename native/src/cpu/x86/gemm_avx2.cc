@@ -11,7 +11,7 @@
 
 #include "cpu/gemm_kernels.h"
 #include "cpu/x86/gemm_driver.h"
-#include "cpu/x86/simd_math_avx2.h"
+#include "cpu/simd/vec_avx2.h"
 
 namespace frugal {
 namespace avx2 {

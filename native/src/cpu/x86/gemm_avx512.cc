@@ -6,7 +6,7 @@
 
 #include "cpu/gemm_kernels.h"
 #include "cpu/x86/gemm_driver.h"
-#include "cpu/x86/simd_math_avx512.h"
+#include "cpu/simd/vec_avx512.h"
 
 namespace frugal {
 namespace avx512 {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "cpu/slash_kernels.h"
-#include "cpu/x86/simd_math_avx512.h"
+#include "cpu/simd/vec_avx512.h"
 
 namespace frugal {
 namespace avx512 {

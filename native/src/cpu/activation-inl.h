@@ -1,0 +1,68 @@
+// GELU, its backward and row softmax, written once over the vector wrapper and
+// compiled per ISA by x86/activation_<isa>.cc. Full vectors in the main loops,
+// one masked tail (AVX2's vmaskmov stores are slow on some cores).
+
+void GeluSpan(int64_t n, const float* x, float* y) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(y + i, Gelu(Load(x + i)));
+  if (i < n) {
+    const Mask m = TailMask(n - i);
+    StoreTail(y + i, m, Gelu(LoadTail(x + i, m)));
+  }
+}
+
+void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(dx + i, Mul(Load(dy + i), GeluGrad(Load(x + i))));
+  if (i < n) {
+    const Mask m = TailMask(n - i);
+    const F grad = GeluGrad(LoadTail(x + i, m));
+    StoreTail(dx + i, m, Mul(LoadTail(dy + i, m), grad));
+  }
+}
+
+void SoftmaxRow(int64_t cols, const float* x, float* y) {
+  constexpr int64_t L = kLanes;
+  // Pass 1: the row maximum (masked-off lanes count as −inf).
+  const F neg_inf = Set1(-INFINITY);
+  F m0 = neg_inf, m1 = neg_inf, m2 = neg_inf, m3 = neg_inf;
+  int64_t i = 0;
+  for (; i + 4 * L <= cols; i += 4 * L) {
+    m0 = Max(m0, Load(x + i));
+    m1 = Max(m1, Load(x + i + L));
+    m2 = Max(m2, Load(x + i + 2 * L));
+    m3 = Max(m3, Load(x + i + 3 * L));
+  }
+  for (; i < cols; i += L) m0 = Max(m0, LoadTailOr(x + i, TailMask(cols - i), neg_inf));
+  const F vmax = Set1(ReduceMax(Max(Max(m0, m1), Max(m2, m3))));
+
+  // Pass 2: e = exp(x − max) into y, and its sum (a NaN input makes the sum, so the row, NaN).
+  F s0 = Zero(), s1 = s0;
+  for (i = 0; i + 2 * L <= cols; i += 2 * L) {
+    const F e0 = Exp(Sub(Load(x + i), vmax));
+    const F e1 = Exp(Sub(Load(x + i + L), vmax));
+    Store(y + i, e0);
+    Store(y + i + L, e1);
+    s0 = Add(s0, e0);
+    s1 = Add(s1, e1);
+  }
+  for (; i + L <= cols; i += L) {
+    const F e = Exp(Sub(Load(x + i), vmax));
+    Store(y + i, e);
+    s0 = Add(s0, e);
+  }
+  if (i < cols) {
+    const Mask m = TailMask(cols - i);
+    const F e = Exp(Sub(LoadTail(x + i, m), vmax));
+    StoreTail(y + i, m, e);
+    s0 = AddWhere(m, s0, e);
+  }
+  const F inv = Set1(1.0f / ReduceAdd(Add(s0, s1)));
+
+  // Pass 3: normalise (the row is in L1 now).
+  for (i = 0; i + L <= cols; i += L) Store(y + i, Mul(Load(y + i), inv));
+  if (i < cols) {
+    const Mask m = TailMask(cols - i);
+    StoreTail(y + i, m, Mul(LoadTail(y + i, m), inv));
+  }
+}

@@ -1,0 +1,120 @@
+// The AVX-512 vector wrapper (16 fp32 lanes): the same names as vec_avx2.h,
+// each force-inlined onto one or two intrinsics. A Mask is an opmask register;
+// masked loads and stores are cheap here, and scalef, getmant/getexp,
+// ternarylogic and opmask blends replace AVX2's multi-instruction forms.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+#define FRUGAL_VEC inline __attribute__((always_inline))
+
+namespace frugal {
+namespace avx512 {
+
+using F = __m512;
+using I = __m512i;
+using Mask = __mmask16;
+constexpr int kLanes = 16;
+
+// ---- float lanes ------------------------------------------------------------
+FRUGAL_VEC F Zero() { return _mm512_setzero_ps(); }
+FRUGAL_VEC F Set1(float x) { return _mm512_set1_ps(x); }
+FRUGAL_VEC F Load(const float* p) { return _mm512_loadu_ps(p); }
+FRUGAL_VEC F LoadAligned(const float* p) { return _mm512_load_ps(p); }
+FRUGAL_VEC void Store(float* p, F v) { _mm512_storeu_ps(p, v); }
+FRUGAL_VEC F Add(F a, F b) { return _mm512_add_ps(a, b); }
+FRUGAL_VEC F Sub(F a, F b) { return _mm512_sub_ps(a, b); }
+FRUGAL_VEC F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
+FRUGAL_VEC F Div(F a, F b) { return _mm512_div_ps(a, b); }
+FRUGAL_VEC F Min(F a, F b) { return _mm512_min_ps(a, b); }
+FRUGAL_VEC F Max(F a, F b) { return _mm512_max_ps(a, b); }
+FRUGAL_VEC F Sqrt(F a) { return _mm512_sqrt_ps(a); }
+FRUGAL_VEC F MulAdd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }     // a·b + c
+FRUGAL_VEC F NegMulAdd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }  // c − a·b
+FRUGAL_VEC F MulSub(F a, F b, F c) { return _mm512_fmsub_ps(a, b, c); }     // a·b − c
+FRUGAL_VEC F Round(F a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+FRUGAL_VEC F Or(F a, F b) { return _mm512_or_ps(a, b); }
+FRUGAL_VEC F And(F a, F b) { return _mm512_and_ps(a, b); }
+FRUGAL_VEC F AndNot(F a, F b) { return _mm512_andnot_ps(a, b); }  // ~a & b
+
+// Sum and maximum of the lanes, in a fixed order (deterministic).
+FRUGAL_VEC float ReduceAdd(F v) { return _mm512_reduce_add_ps(v); }
+FRUGAL_VEC float ReduceMax(F v) { return _mm512_reduce_max_ps(v); }
+
+// ---- masks --------------------------------------------------------------------
+// Lanes [0, rem) (rem may exceed the lane count: then all lanes).
+FRUGAL_VEC Mask TailMask(int64_t rem) {
+  return rem >= 16 ? static_cast<Mask>(0xffff) : static_cast<Mask>((1u << rem) - 1u);
+}
+FRUGAL_VEC Mask AllLanes() { return static_cast<Mask>(0xffff); }
+FRUGAL_VEC F LoadTail(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }  // zeros elsewhere
+FRUGAL_VEC void StoreTail(float* p, Mask m, F v) { _mm512_mask_storeu_ps(p, m, v); }
+// Masked-off lanes load `other` instead.
+FRUGAL_VEC F LoadTailOr(const float* p, Mask m, F other) { return _mm512_mask_loadu_ps(other, m, p); }
+FRUGAL_VEC Mask Less(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+FRUGAL_VEC Mask Greater(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+FRUGAL_VEC F Select(Mask m, F if_set, F if_clear) { return _mm512_mask_blend_ps(m, if_clear, if_set); }
+FRUGAL_VEC F KeepLanes(Mask m, F v) { return _mm512_maskz_mov_ps(m, v); }  // zero elsewhere
+FRUGAL_VEC F AddWhere(Mask m, F a, F b) { return _mm512_mask_add_ps(a, m, a, b); }
+
+// ---- 32-bit integer lanes -------------------------------------------------------
+FRUGAL_VEC I SetI(uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
+FRUGAL_VEC I AddI(I a, I b) { return _mm512_add_epi32(a, b); }
+FRUGAL_VEC I SubI(I a, I b) { return _mm512_sub_epi32(a, b); }
+FRUGAL_VEC I AndI(I a, I b) { return _mm512_and_si512(a, b); }
+FRUGAL_VEC I OrI(I a, I b) { return _mm512_or_si512(a, b); }
+FRUGAL_VEC I XorI(I a, I b) { return _mm512_xor_si512(a, b); }
+FRUGAL_VEC I Xor3(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
+FRUGAL_VEC I XorAnd(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0x78); }  // a ^ (b & c)
+template <int N> FRUGAL_VEC I ShiftLeft(I a) { return _mm512_slli_epi32(a, N); }
+template <int N> FRUGAL_VEC I ShiftRight(I a) { return _mm512_srli_epi32(a, N); }  // logical
+FRUGAL_VEC F ToFloat(I a) { return _mm512_cvtepi32_ps(a); }
+FRUGAL_VEC I ToInt(F a) { return _mm512_cvtps_epi32(a); }  // round to nearest
+FRUGAL_VEC F AsFloat(I a) { return _mm512_castsi512_ps(a); }
+FRUGAL_VEC I AsInt(F a) { return _mm512_castps_si512(a); }
+FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
+// Lanes whose bit 0 is set.
+FRUGAL_VEC Mask OddLanes(I a) { return _mm512_test_epi32_mask(a, _mm512_set1_epi32(1)); }
+
+// ---- per-ISA forms of shared steps ------------------------------------------------
+// y·2^n for integer-valued n (scalef is exact through the subnormal range).
+FRUGAL_VEC F ScaleByPow2(F y, F n) { return _mm512_scalef_ps(y, n); }
+
+// x = m·2^e for positive normal x, m in [1, 2).
+FRUGAL_VEC void SplitExponent(F x, F* m, F* e) {
+  *m = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+  *e = _mm512_getexp_ps(x);
+}
+
+// Per-lane 32×32 → 64-bit products: mul_epu32 multiplies the even lanes; the
+// odd lanes are shifted down and multiplied separately.
+FRUGAL_VEC void MulHiLo(I x, I mul, I* hi, I* lo) {
+  const I even = _mm512_mul_epu32(x, mul);
+  const I odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), mul);
+  *hi = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_CDAB);
+  *lo = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB);
+}
+
+// Philox counter words (lo, hi) of blocks block + lane_block[l]: lane_block is
+// the permutation under which Interleave's two unpack stages put consecutive
+// blocks into consecutive vectors (no cross-lane shuffle in the transpose).
+FRUGAL_VEC void CounterLanes(uint64_t block, I* lo, I* hi) {
+  const I lane_block = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  *lo = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(block)), lane_block);
+  const Mask carry = _mm512_cmplt_epu32_mask(*lo, lane_block);  // the low word wrapped
+  const I h = _mm512_set1_epi32(static_cast<int>(block >> 32));
+  *hi = _mm512_mask_add_epi32(h, carry, h, _mm512_set1_epi32(1));
+}
+
+FRUGAL_VEC I UnpackLo32(I a, I b) { return _mm512_unpacklo_epi32(a, b); }
+FRUGAL_VEC I UnpackHi32(I a, I b) { return _mm512_unpackhi_epi32(a, b); }
+FRUGAL_VEC I UnpackLo64(I a, I b) { return _mm512_unpacklo_epi64(a, b); }
+FRUGAL_VEC I UnpackHi64(I a, I b) { return _mm512_unpackhi_epi64(a, b); }
+
+// Loop shapes and the math (exp, erf, GELU, log, sin/cos) over these operations.
+#include "cpu/simd/loops-inl.h"
+#include "cpu/simd/math-inl.h"
+
+}  // namespace avx512
+}  // namespace frugal
