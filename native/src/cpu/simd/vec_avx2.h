@@ -20,6 +20,8 @@ using F = __m256;
 using I = __m256i;
 using Mask = __m256i;
 constexpr int kLanes = 8;
+// Masked loads and stores are microcoded on AMD: short tails run scalar instead.
+constexpr bool kCheapMasks = false;
 
 // ---- float lanes ------------------------------------------------------------
 FRUGAL_VEC F Zero() { return _mm256_setzero_ps(); }
@@ -93,6 +95,18 @@ FRUGAL_VEC I AsInt(F a) { return _mm256_castps_si256(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm256_srai_epi32(_mm256_slli_epi32(a, 31), 31); }
+
+// ---- fp64 lanes (sums that must keep full precision) ------------------------------
+using D = __m256d;  // the fp64 half of an F
+FRUGAL_VEC D ZeroD() { return _mm256_setzero_pd(); }
+FRUGAL_VEC D AddD(D a, D b) { return _mm256_add_pd(a, b); }
+FRUGAL_VEC D ToDoubleLo(F a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
+FRUGAL_VEC D ToDoubleHi(F a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }
+FRUGAL_VEC double ReduceAddD(D v) {
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, v);
+  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
 
 // ---- per-ISA forms of shared steps ------------------------------------------------
 // y·2^n for integer-valued n with |n| <= 256, as y·2^a·2^b with a + b = n and

@@ -16,6 +16,8 @@ using F = __m512;
 using I = __m512i;
 using Mask = __mmask16;
 constexpr int kLanes = 16;
+// Masked loads and stores cost what plain ones do: tails stay in vectors.
+constexpr bool kCheapMasks = true;
 
 // ---- float lanes ------------------------------------------------------------
 FRUGAL_VEC F Zero() { return _mm512_setzero_ps(); }
@@ -76,6 +78,14 @@ FRUGAL_VEC I AsInt(F a) { return _mm512_castps_si512(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm512_test_epi32_mask(a, _mm512_set1_epi32(1)); }
+
+// ---- fp64 lanes (sums that must keep full precision) ------------------------------
+using D = __m512d;  // the fp64 half of an F
+FRUGAL_VEC D ZeroD() { return _mm512_setzero_pd(); }
+FRUGAL_VEC D AddD(D a, D b) { return _mm512_add_pd(a, b); }
+FRUGAL_VEC D ToDoubleLo(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 0)); }
+FRUGAL_VEC D ToDoubleHi(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)); }
+FRUGAL_VEC double ReduceAddD(D v) { return _mm512_reduce_add_pd(v); }
 
 // ---- per-ISA forms of shared steps ------------------------------------------------
 // y·2^n for integer-valued n (scalef is exact through the subnormal range).
