@@ -1,5 +1,5 @@
-// The ISA-independent part of the packed GEMM (GotoBLAS/BLIS scheme), shared by
-// gemm_avx2.cc and gemm_avx512.cc, which supply the micro-kernel traits:
+// The ISA-independent part of the packed GEMM (GotoBLAS/BLIS scheme), included
+// inside namespace avx2 or avx512 by gemm-inl.h, whose micro-kernel Traits it runs:
 //
 //   struct Traits {
 //     static constexpr int MR, NR, KC, MC;   // register tile and cache blocks
@@ -13,18 +13,7 @@
 // inside) whatever the task split, so results never depend on the thread count.
 // Partial sums of earlier KC blocks are kept in C itself; the epilogue runs on
 // the last KC block, while the tile is in registers.
-#pragma once
-#include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
-#include <immintrin.h>
-
-#include "frugal/context.h"
-#include "frugal/gemm.h"
-
-namespace frugal {
 namespace gemm_detail {
 
 // A 64-byte aligned float buffer that grows and never shrinks: one per thread,
@@ -270,4 +259,3 @@ void Run(const GemmParams& p) {
 }
 
 }  // namespace gemm_detail
-}  // namespace frugal
