@@ -17,34 +17,7 @@
 #include "cpu/random_kernels.h"
 #include "frugal/context.h"
 #include "frugal/random.h"
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#include "cpu/simd/vec_avx2.h"
-namespace {
-void LogAvx2(const float* in, float* out) { _mm256_storeu_ps(out, frugal::avx2::Log(_mm256_loadu_ps(in))); }
-void SinCosAvx2(const float* in, float* s, float* c) {
-  __m256 vs, vc;
-  frugal::avx2::SinCos2Pi(_mm256_loadu_ps(in), &vs, &vc);
-  _mm256_storeu_ps(s, vs);
-  _mm256_storeu_ps(c, vc);
-}
-}  // namespace
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "cpu/simd/vec_avx512.h"
-namespace {
-void LogAvx512(const float* in, float* out) { _mm512_storeu_ps(out, frugal::avx512::Log(_mm512_loadu_ps(in))); }
-void SinCosAvx512(const float* in, float* s, float* c) {
-  __m512 vs, vc;
-  frugal::avx512::SinCos2Pi(_mm512_loadu_ps(in), &vs, &vc);
-  _mm512_storeu_ps(s, vs);
-  _mm512_storeu_ps(c, vc);
-}
-}  // namespace
-#pragma GCC pop_options
+#include "math_probe.h"
 
 using namespace frugal;
 
@@ -231,20 +204,21 @@ FRUGAL_TEST(vector_log_and_sincos_over_every_stream_input) {
   const int64_t count = int64_t{1} << 24;
   const Isa max = MaxIsa();
   for (int level = 1; level <= static_cast<int>(max); ++level) {
-    const bool wide = level == static_cast<int>(Isa::kAvx512);
-    const int lanes = wide ? 16 : 8;
+    const test::MathProbe probe = test::MathProbeFor(static_cast<Isa>(level));
+    const int lanes = level == static_cast<int>(Isa::kAvx512) ? 16 : 8;
     double log_worst = 0, sin_worst = 0, cos_worst = 0;
     float in[16], out[16], s[16], c[16];
     for (int64_t k0 = 0; k0 < count; k0 += lanes) {
       for (int l = 0; l < lanes; ++l) in[l] = static_cast<float>(k0 + l + 1) * 0x1p-24f;
-      wide ? LogAvx512(in, out) : LogAvx2(in, out);
+      probe(test::MathFn::kLog, in, lanes, out);
       for (int l = 0; l < lanes; ++l) {
         const double want = std::log(static_cast<double>(in[l]));
         if (want != 0) log_worst = std::max(log_worst, UlpError(out[l], want));
         else FRUGAL_CHECK(out[l] == 0.0f) << "log(1)";
         in[l] = static_cast<float>(k0 + l) * 0x1p-24f;
       }
-      wide ? SinCosAvx512(in, s, c) : SinCosAvx2(in, s, c);
+      probe(test::MathFn::kSin, in, lanes, s);
+      probe(test::MathFn::kCos, in, lanes, c);
       for (int l = 0; l < lanes; ++l) {
         const double t = 6.283185307179586476925286766559 * static_cast<double>(in[l]);
         sin_worst = std::max(sin_worst, UlpError(s[l], std::sin(t)));

@@ -1,7 +1,5 @@
-// Accuracy of the vectorised math (native/src/cpu/simd/math-inl.h) at each ISA level
-// against <cmath> in double. This file is built without ISA flags, so each
-// level's functions are compiled under a target pragma and called only when
-// the CPU has that level.
+// Accuracy of the vectorised math (native/src/cpu/simd/math-inl.h) at each ISA
+// level against <cmath> in double, through the per-level probe of math_probe.h.
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -11,65 +9,25 @@
 #include "check.h"
 #include "cpu/ref/gelu_scalar.h"
 #include "frugal/isa.h"
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#include "cpu/simd/vec_avx2.h"
-namespace {
-enum class Fn { kExp, kErf, kGelu, kGeluGrad };
-void EvalAvx2(Fn fn, const std::vector<float>& in, std::vector<float>& out) {
-  out.resize(in.size());
-  for (size_t i = 0; i < in.size(); i += 8) {
-    const __m256i m = frugal::avx2::TailMask(static_cast<int64_t>(in.size() - i));
-    const __m256 x = _mm256_maskload_ps(&in[i], m);
-    __m256 y;
-    switch (fn) {
-      case Fn::kExp: y = frugal::avx2::Exp(x); break;
-      case Fn::kErf: y = frugal::avx2::Erf(x); break;
-      case Fn::kGelu: y = frugal::avx2::Gelu(x); break;
-      default: y = frugal::avx2::GeluGrad(x); break;
-    }
-    _mm256_maskstore_ps(&out[i], m, y);
-  }
-}
-}  // namespace
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#include "cpu/simd/vec_avx512.h"
-namespace {
-void EvalAvx512(Fn fn, const std::vector<float>& in, std::vector<float>& out) {
-  out.resize(in.size());
-  for (size_t i = 0; i < in.size(); i += 16) {
-    const __mmask16 m = frugal::avx512::TailMask(static_cast<int64_t>(in.size() - i));
-    const __m512 x = _mm512_maskz_loadu_ps(m, &in[i]);
-    __m512 y;
-    switch (fn) {
-      case Fn::kExp: y = frugal::avx512::Exp(x); break;
-      case Fn::kErf: y = frugal::avx512::Erf(x); break;
-      case Fn::kGelu: y = frugal::avx512::Gelu(x); break;
-      default: y = frugal::avx512::GeluGrad(x); break;
-    }
-    _mm512_mask_storeu_ps(&out[i], m, y);
-  }
-}
-}  // namespace
-#pragma GCC pop_options
+#include "math_probe.h"
 
 using namespace frugal;
 
 namespace {
 
-// Runs `check(eval)` for every vector level this CPU has.
-void ForEachVectorLevel(const std::function<void(void (*)(Fn, const std::vector<float>&, std::vector<float>&))>& check) {
-  if (MaxIsa() >= Isa::kAvx2) {
-    test::CurrentScope() = "avx2";
-    check(EvalAvx2);
-  }
-  if (MaxIsa() >= Isa::kAvx512) {
-    test::CurrentScope() = "avx512";
-    check(EvalAvx512);
+using Fn = test::MathFn;
+
+// Runs `check(eval)` for every vector level this CPU has; eval(fn, in, out)
+// sizes out to in and fills it.
+void ForEachVectorLevel(const std::function<void(const std::function<void(Fn, const std::vector<float>&, std::vector<float>&)>&)>& check) {
+  for (Isa level : {Isa::kAvx2, Isa::kAvx512}) {
+    if (MaxIsa() < level) continue;
+    test::CurrentScope() = IsaName(level);
+    const test::MathProbe probe = test::MathProbeFor(level);
+    check([probe](Fn fn, const std::vector<float>& in, std::vector<float>& out) {
+      out.resize(in.size());
+      probe(fn, in.data(), static_cast<int64_t>(in.size()), out.data());
+    });
   }
   test::CurrentScope().clear();
 }

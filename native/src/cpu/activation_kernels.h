@@ -25,22 +25,21 @@ Status CheckGeluArgs(int64_t n, const float* x, const float* y);
 Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const float* dx);
 Status CheckSoftmaxArgs(int64_t rows, int64_t cols, const float* x, const float* y);
 
+// Each level's namespace declares the same kernels.
+#define FRUGAL_ACTIVATION_KERNELS                                              \
+  void GeluSpan(int64_t n, const float* x, float* y);                          \
+  void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);\
+  void SoftmaxRow(int64_t cols, const float* x, float* y);
+
 namespace ref {
-void GeluSpan(int64_t n, const float* x, float* y);
-void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
-void SoftmaxRow(int64_t cols, const float* x, float* y);
+FRUGAL_ACTIVATION_KERNELS
 }  // namespace ref
-
 namespace avx2 {
-void GeluSpan(int64_t n, const float* x, float* y);
-void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
-void SoftmaxRow(int64_t cols, const float* x, float* y);
+FRUGAL_ACTIVATION_KERNELS
 }  // namespace avx2
-
 namespace avx512 {
-void GeluSpan(int64_t n, const float* x, float* y);
-void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx);
-void SoftmaxRow(int64_t cols, const float* x, float* y);
+FRUGAL_ACTIVATION_KERNELS
 }  // namespace avx512
+#undef FRUGAL_ACTIVATION_KERNELS
 
 }  // namespace frugal

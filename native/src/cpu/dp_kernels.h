@@ -20,21 +20,22 @@ struct DpKernels {
   double (*gram_norm)(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 };
 
+// Each level's namespace declares the same kernels.
+#define FRUGAL_DP_KERNELS                                                                 \
+  double DpDot(const float* x, const float* y, int64_t n);                                \
+  void DpAxpy(float* t, const float* x, int64_t n, float s);                              \
+  double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
+
 namespace ref {
-double DpDot(const float* x, const float* y, int64_t n);
-void DpAxpy(float* t, const float* x, int64_t n, float s);
-double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
+FRUGAL_DP_KERNELS
 }  // namespace ref
 namespace avx2 {
-double DpDot(const float* x, const float* y, int64_t n);
-void DpAxpy(float* t, const float* x, int64_t n, float s);
-double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
+FRUGAL_DP_KERNELS
 }  // namespace avx2
 namespace avx512 {
-double DpDot(const float* x, const float* y, int64_t n);
-void DpAxpy(float* t, const float* x, int64_t n, float s);
-double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
+FRUGAL_DP_KERNELS
 }  // namespace avx512
+#undef FRUGAL_DP_KERNELS
 
 const DpKernels& DpKernelsFor(Isa isa);
 

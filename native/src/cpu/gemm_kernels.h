@@ -4,10 +4,15 @@
 #include "frugal/gemm.h"
 
 namespace frugal {
+// Each level's namespace declares the same kernels.
+#define FRUGAL_GEMM_KERNELS            \
+  void GemmKernel(const GemmParams& p);
+
 namespace avx2 {
-void GemmKernel(const GemmParams& p);
-}
+FRUGAL_GEMM_KERNELS
+}  // namespace avx2
 namespace avx512 {
-void GemmKernel(const GemmParams& p);
-}
+FRUGAL_GEMM_KERNELS
+}  // namespace avx512
+#undef FRUGAL_GEMM_KERNELS
 }  // namespace frugal

@@ -39,25 +39,22 @@ const LayerNormRowKernels& LayerNormRowKernelsFor(Isa isa);
 Status CheckLayerNormParams(const LayerNormParams& p);
 Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p);
 
+// Each level's namespace declares the same kernels.
+#define FRUGAL_LAYER_NORM_KERNELS                                                                   \
+  void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,     \
+                           float eps, float* y, float* mean, float* rstd);                          \
+  void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const float* gamma,      \
+                            float mean, float rstd, float* dx, float* dgamma_acc, float* dbeta_acc);
+
 namespace ref {
-void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
-                         float eps, float* y, float* mean, float* rstd);
-void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const float* gamma,
-                          float mean, float rstd, float* dx, float* dgamma_acc, float* dbeta_acc);
+FRUGAL_LAYER_NORM_KERNELS
 }  // namespace ref
-
 namespace avx2 {
-void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
-                         float eps, float* y, float* mean, float* rstd);
-void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const float* gamma,
-                          float mean, float rstd, float* dx, float* dgamma_acc, float* dbeta_acc);
+FRUGAL_LAYER_NORM_KERNELS
 }  // namespace avx2
-
 namespace avx512 {
-void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
-                         float eps, float* y, float* mean, float* rstd);
-void LayerNormBackwardRow(int64_t cols, const float* dy, const float* x, const float* gamma,
-                          float mean, float rstd, float* dx, float* dgamma_acc, float* dbeta_acc);
+FRUGAL_LAYER_NORM_KERNELS
 }  // namespace avx512
+#undef FRUGAL_LAYER_NORM_KERNELS
 
 }  // namespace frugal

@@ -39,18 +39,19 @@ struct RandomKernels {
 // reference level uses the Random*Reference functions of frugal/random.h.
 const RandomKernels& RandomKernelsFor(Isa isa);
 
-namespace avx2 {
-void RandomWords(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
-void RandomUniform(StreamId id, uint64_t offset, int64_t n, float* out);
-void RandomNormal(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
-void RandomRademacher(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
-}  // namespace avx2
+// Each level's namespace declares the same kernels.
+#define FRUGAL_RANDOM_KERNELS                                                             \
+  void RandomWords(StreamId id, uint64_t offset, int64_t n, uint32_t* out);               \
+  void RandomUniform(StreamId id, uint64_t offset, int64_t n, float* out);                \
+  void RandomNormal(StreamId id, uint64_t offset, int64_t n, float scale, float* out);    \
+  void RandomRademacher(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
 
+namespace avx2 {
+FRUGAL_RANDOM_KERNELS
+}  // namespace avx2
 namespace avx512 {
-void RandomWords(StreamId id, uint64_t offset, int64_t n, uint32_t* out);
-void RandomUniform(StreamId id, uint64_t offset, int64_t n, float* out);
-void RandomNormal(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
-void RandomRademacher(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
+FRUGAL_RANDOM_KERNELS
 }  // namespace avx512
+#undef FRUGAL_RANDOM_KERNELS
 
 }  // namespace frugal

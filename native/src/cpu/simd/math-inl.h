@@ -4,6 +4,15 @@
 // function; tested against <cmath> in native/tests at every ISA level.
 // One owner per section; add functions, never a second copy.
 
+// c[0]·x^(N−1) + … + c[N−1] by Horner's rule, one FMA a coefficient.
+template <size_t N>
+inline F Horner(F x, const float (&c)[N]) {
+  F p = Set1(c[0]);
+#pragma GCC unroll 16
+  for (size_t i = 1; i < N; ++i) p = MulAdd(p, x, Set1(c[i]));
+  return p;
+}
+
 // ---- exp, erf, gelu (activation family; also used by GEMM epilogues) ----------
 
 // e^x: within 2 ulp for normal results; overflows to +inf above ~88.72, goes
@@ -16,12 +25,8 @@ inline F Exp(F x) {
   F r = NegMulAdd(n, Set1(0.693359375f), x);
   r = NegMulAdd(n, Set1(-2.12194440e-4f), r);
   // e^r = 1 + r + r²·P(r) on |r| <= ln2/2 (minimax P, degree 5).
-  F p = Set1(1.9875691500e-4f);
-  p = MulAdd(p, r, Set1(1.3981999507e-3f));
-  p = MulAdd(p, r, Set1(8.3334519073e-3f));
-  p = MulAdd(p, r, Set1(4.1665795894e-2f));
-  p = MulAdd(p, r, Set1(1.6666665459e-1f));
-  p = MulAdd(p, r, Set1(5.0000001201e-1f));
+  static constexpr float kP[] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+  F p = Horner(r, kP);
   const F y = Add(MulAdd(Mul(r, r), p, r), Set1(1.0f));
   return ScaleByPow2(y, n);
 }
@@ -33,16 +38,8 @@ inline F Exp(F x) {
 inline F ErfcNonNegative(F z, F* exp_neg_z2) {
   z = Min(Set1(10.0f), z);
   const F t = Div(Set1(1.0f), MulAdd(z, Set1(0.5f), Set1(1.0f)));
-  F q = Set1(1.353464928e-02f);
-  q = MulAdd(q, t, Set1(-1.296140552e-01f));
-  q = MulAdd(q, t, Set1(4.428111315e-01f));
-  q = MulAdd(q, t, Set1(-6.870458126e-01f));
-  q = MulAdd(q, t, Set1(4.341518879e-01f));
-  q = MulAdd(q, t, Set1(-1.045284793e-01f));
-  q = MulAdd(q, t, Set1(2.274455130e-01f));
-  q = MulAdd(q, t, Set1(2.382882237e-01f));
-  q = MulAdd(q, t, Set1(2.828940153e-01f));
-  q = MulAdd(q, t, Set1(2.820628881e-01f));
+  static constexpr float kQ[] = {1.353464928e-02f, -1.296140552e-01f, 4.428111315e-01f, -6.870458126e-01f, 4.341518879e-01f, -1.045284793e-01f, 2.274455130e-01f, 2.382882237e-01f, 2.828940153e-01f, 2.820628881e-01f};
+  F q = Horner(t, kQ);
   // z² = hi + lo exactly; e^(−hi−lo) ≈ e^(−hi)·(1 − lo) keeps the relative
   // error of the tail small where z² is large.
   const F hi = Mul(z, z);
@@ -104,15 +101,8 @@ inline F Log(F x) {
   e = AddWhere(big, e, Set1(1.0f));
   const F f = Sub(m, Set1(1.0f));
   const F z = Mul(f, f);
-  F p = Set1(7.0376836292e-2f);
-  p = MulAdd(p, f, Set1(-1.1514610310e-1f));
-  p = MulAdd(p, f, Set1(1.1676998740e-1f));
-  p = MulAdd(p, f, Set1(-1.2420140846e-1f));
-  p = MulAdd(p, f, Set1(1.4249322787e-1f));
-  p = MulAdd(p, f, Set1(-1.6668057665e-1f));
-  p = MulAdd(p, f, Set1(2.0000714765e-1f));
-  p = MulAdd(p, f, Set1(-2.4999993993e-1f));
-  p = MulAdd(p, f, Set1(3.3333331174e-1f));
+  static constexpr float kP[] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+  F p = Horner(f, kP);
   F y = Mul(Mul(p, f), z);
   y = MulAdd(e, Set1(-2.12194440e-4f), y);
   y = NegMulAdd(z, Set1(0.5f), y);
@@ -128,18 +118,11 @@ inline void SinCos2Pi(F t, F* sin_out, F* cos_out) {
   const F q = Round(Mul(t, Set1(4.0f)));
   const F f = NegMulAdd(q, Set1(0.25f), t);
   const F f2 = Mul(f, f);
-  F s = Set1(42.058693944897634f);
-  s = MulAdd(s, f2, Set1(-76.70585975306136f));
-  s = MulAdd(s, f2, Set1(81.60524927607504f));
-  s = MulAdd(s, f2, Set1(-41.341702240399755f));
-  s = MulAdd(s, f2, Set1(6.283185307179586f));
+  static constexpr float kS[] = {42.058693944897634f, -76.70585975306136f, 81.60524927607504f, -41.341702240399755f, 6.283185307179586f};
+  F s = Horner(f2, kS);
   s = Mul(s, f);
-  F c = Set1(-26.426256783374388f);
-  c = MulAdd(c, f2, Set1(60.24464137187664f));
-  c = MulAdd(c, f2, Set1(-85.45681720669371f));
-  c = MulAdd(c, f2, Set1(64.93939402266828f));
-  c = MulAdd(c, f2, Set1(-19.739208802178716f));
-  c = MulAdd(c, f2, Set1(1.0f));
+  static constexpr float kC[] = {-26.426256783374388f, 60.24464137187664f, -85.45681720669371f, 64.93939402266828f, -19.739208802178716f, 1.0f};
+  F c = Horner(f2, kC);
   // Quadrant q: odd q swaps sin and cos; sin is negated for q = 2, 3 and cos
   // for q = 1, 2 (mod 4), i.e. by bit 1 of q and of q + 1.
   const I qi = ToInt(q);

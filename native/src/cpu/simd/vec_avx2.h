@@ -7,42 +7,20 @@
 // choice kept as a trait: plain loads and stores for full vectors, vmaskmov only
 // in tails (it is microcoded on AMD).
 #pragma once
-#include <immintrin.h>
-
-#include <cstdint>
-
-#define FRUGAL_VEC inline __attribute__((always_inline))
+#include "cpu/simd/vec_base.h"
 
 namespace frugal {
 namespace avx2 {
 
-using F = __m256;
-using I = __m256i;
 using Mask = __m256i;
-constexpr int kLanes = 8;
 // Masked loads and stores are microcoded on AMD: short tails run scalar instead.
 constexpr bool kCheapMasks = false;
 
-// ---- float lanes ------------------------------------------------------------
-FRUGAL_VEC F Zero() { return _mm256_setzero_ps(); }
-FRUGAL_VEC F Set1(float x) { return _mm256_set1_ps(x); }
-FRUGAL_VEC F Load(const float* p) { return _mm256_loadu_ps(p); }
-FRUGAL_VEC F LoadAligned(const float* p) { return _mm256_load_ps(p); }
-FRUGAL_VEC void Store(float* p, F v) { _mm256_storeu_ps(p, v); }
-FRUGAL_VEC F Add(F a, F b) { return _mm256_add_ps(a, b); }
-FRUGAL_VEC F Sub(F a, F b) { return _mm256_sub_ps(a, b); }
-FRUGAL_VEC F Mul(F a, F b) { return _mm256_mul_ps(a, b); }
-FRUGAL_VEC F Div(F a, F b) { return _mm256_div_ps(a, b); }
-FRUGAL_VEC F Min(F a, F b) { return _mm256_min_ps(a, b); }
-FRUGAL_VEC F Max(F a, F b) { return _mm256_max_ps(a, b); }
-FRUGAL_VEC F Sqrt(F a) { return _mm256_sqrt_ps(a); }
-FRUGAL_VEC F MulAdd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }     // a·b + c
-FRUGAL_VEC F NegMulAdd(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }  // c − a·b
-FRUGAL_VEC F MulSub(F a, F b, F c) { return _mm256_fmsub_ps(a, b, c); }     // a·b − c
+#define FRUGAL_VEC_BITS 256
+#include "cpu/simd/vec_common-inl.h"
+#undef FRUGAL_VEC_BITS
+
 FRUGAL_VEC F Round(F a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-FRUGAL_VEC F Or(F a, F b) { return _mm256_or_ps(a, b); }
-FRUGAL_VEC F And(F a, F b) { return _mm256_and_ps(a, b); }
-FRUGAL_VEC F AndNot(F a, F b) { return _mm256_andnot_ps(a, b); }  // ~a & b
 
 // Sum and maximum of the lanes, in a fixed order (deterministic).
 FRUGAL_VEC float ReduceAdd(F v) {
@@ -77,19 +55,8 @@ FRUGAL_VEC F Select(Mask m, F if_set, F if_clear) { return _mm256_blendv_ps(if_c
 FRUGAL_VEC F KeepLanes(Mask m, F v) { return _mm256_and_ps(v, _mm256_castsi256_ps(m)); }  // zero elsewhere
 FRUGAL_VEC F AddWhere(Mask m, F a, F b) { return _mm256_add_ps(a, _mm256_and_ps(b, _mm256_castsi256_ps(m))); }
 
-// ---- 32-bit integer lanes -------------------------------------------------------
-FRUGAL_VEC I SetI(uint32_t x) { return _mm256_set1_epi32(static_cast<int>(x)); }
-FRUGAL_VEC I AddI(I a, I b) { return _mm256_add_epi32(a, b); }
-FRUGAL_VEC I SubI(I a, I b) { return _mm256_sub_epi32(a, b); }
-FRUGAL_VEC I AndI(I a, I b) { return _mm256_and_si256(a, b); }
-FRUGAL_VEC I OrI(I a, I b) { return _mm256_or_si256(a, b); }
-FRUGAL_VEC I XorI(I a, I b) { return _mm256_xor_si256(a, b); }
 FRUGAL_VEC I Xor3(I a, I b, I c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); }
 FRUGAL_VEC I XorAnd(I a, I b, I c) { return _mm256_xor_si256(a, _mm256_and_si256(b, c)); }  // a ^ (b & c)
-template <int N> FRUGAL_VEC I ShiftLeft(I a) { return _mm256_slli_epi32(a, N); }
-template <int N> FRUGAL_VEC I ShiftRight(I a) { return _mm256_srli_epi32(a, N); }  // logical
-FRUGAL_VEC F ToFloat(I a) { return _mm256_cvtepi32_ps(a); }
-FRUGAL_VEC I ToInt(F a) { return _mm256_cvtps_epi32(a); }  // round to nearest
 FRUGAL_VEC F AsFloat(I a) { return _mm256_castsi256_ps(a); }
 FRUGAL_VEC I AsInt(F a) { return _mm256_castps_si256(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
@@ -97,9 +64,6 @@ FRUGAL_VEC void StoreI(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>
 FRUGAL_VEC Mask OddLanes(I a) { return _mm256_srai_epi32(_mm256_slli_epi32(a, 31), 31); }
 
 // ---- fp64 lanes (sums that must keep full precision) ------------------------------
-using D = __m256d;  // the fp64 half of an F
-FRUGAL_VEC D ZeroD() { return _mm256_setzero_pd(); }
-FRUGAL_VEC D AddD(D a, D b) { return _mm256_add_pd(a, b); }
 FRUGAL_VEC D ToDoubleLo(F a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
 FRUGAL_VEC D ToDoubleHi(F a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }
 FRUGAL_VEC double ReduceAddD(D v) {
@@ -151,10 +115,6 @@ FRUGAL_VEC void CounterLanes(uint64_t block, I* lo, I* hi) {
   *hi = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(block >> 32)), carry);
 }
 
-FRUGAL_VEC I UnpackLo32(I a, I b) { return _mm256_unpacklo_epi32(a, b); }
-FRUGAL_VEC I UnpackHi32(I a, I b) { return _mm256_unpackhi_epi32(a, b); }
-FRUGAL_VEC I UnpackLo64(I a, I b) { return _mm256_unpacklo_epi64(a, b); }
-FRUGAL_VEC I UnpackHi64(I a, I b) { return _mm256_unpackhi_epi64(a, b); }
 
 // Loop shapes and the math (exp, erf, GELU, log, sin/cos) over these operations.
 #include "cpu/simd/loops-inl.h"

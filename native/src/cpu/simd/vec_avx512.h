@@ -3,42 +3,20 @@
 // masked loads and stores are cheap here, and scalef, getmant/getexp,
 // ternarylogic and opmask blends replace AVX2's multi-instruction forms.
 #pragma once
-#include <immintrin.h>
-
-#include <cstdint>
-
-#define FRUGAL_VEC inline __attribute__((always_inline))
+#include "cpu/simd/vec_base.h"
 
 namespace frugal {
 namespace avx512 {
 
-using F = __m512;
-using I = __m512i;
 using Mask = __mmask16;
-constexpr int kLanes = 16;
 // Masked loads and stores cost what plain ones do: tails stay in vectors.
 constexpr bool kCheapMasks = true;
 
-// ---- float lanes ------------------------------------------------------------
-FRUGAL_VEC F Zero() { return _mm512_setzero_ps(); }
-FRUGAL_VEC F Set1(float x) { return _mm512_set1_ps(x); }
-FRUGAL_VEC F Load(const float* p) { return _mm512_loadu_ps(p); }
-FRUGAL_VEC F LoadAligned(const float* p) { return _mm512_load_ps(p); }
-FRUGAL_VEC void Store(float* p, F v) { _mm512_storeu_ps(p, v); }
-FRUGAL_VEC F Add(F a, F b) { return _mm512_add_ps(a, b); }
-FRUGAL_VEC F Sub(F a, F b) { return _mm512_sub_ps(a, b); }
-FRUGAL_VEC F Mul(F a, F b) { return _mm512_mul_ps(a, b); }
-FRUGAL_VEC F Div(F a, F b) { return _mm512_div_ps(a, b); }
-FRUGAL_VEC F Min(F a, F b) { return _mm512_min_ps(a, b); }
-FRUGAL_VEC F Max(F a, F b) { return _mm512_max_ps(a, b); }
-FRUGAL_VEC F Sqrt(F a) { return _mm512_sqrt_ps(a); }
-FRUGAL_VEC F MulAdd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }     // a·b + c
-FRUGAL_VEC F NegMulAdd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }  // c − a·b
-FRUGAL_VEC F MulSub(F a, F b, F c) { return _mm512_fmsub_ps(a, b, c); }     // a·b − c
+#define FRUGAL_VEC_BITS 512
+#include "cpu/simd/vec_common-inl.h"
+#undef FRUGAL_VEC_BITS
+
 FRUGAL_VEC F Round(F a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-FRUGAL_VEC F Or(F a, F b) { return _mm512_or_ps(a, b); }
-FRUGAL_VEC F And(F a, F b) { return _mm512_and_ps(a, b); }
-FRUGAL_VEC F AndNot(F a, F b) { return _mm512_andnot_ps(a, b); }  // ~a & b
 
 // Sum and maximum of the lanes, in a fixed order (deterministic).
 FRUGAL_VEC float ReduceAdd(F v) { return _mm512_reduce_add_ps(v); }
@@ -60,19 +38,8 @@ FRUGAL_VEC F Select(Mask m, F if_set, F if_clear) { return _mm512_mask_blend_ps(
 FRUGAL_VEC F KeepLanes(Mask m, F v) { return _mm512_maskz_mov_ps(m, v); }  // zero elsewhere
 FRUGAL_VEC F AddWhere(Mask m, F a, F b) { return _mm512_mask_add_ps(a, m, a, b); }
 
-// ---- 32-bit integer lanes -------------------------------------------------------
-FRUGAL_VEC I SetI(uint32_t x) { return _mm512_set1_epi32(static_cast<int>(x)); }
-FRUGAL_VEC I AddI(I a, I b) { return _mm512_add_epi32(a, b); }
-FRUGAL_VEC I SubI(I a, I b) { return _mm512_sub_epi32(a, b); }
-FRUGAL_VEC I AndI(I a, I b) { return _mm512_and_si512(a, b); }
-FRUGAL_VEC I OrI(I a, I b) { return _mm512_or_si512(a, b); }
-FRUGAL_VEC I XorI(I a, I b) { return _mm512_xor_si512(a, b); }
 FRUGAL_VEC I Xor3(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
 FRUGAL_VEC I XorAnd(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0x78); }  // a ^ (b & c)
-template <int N> FRUGAL_VEC I ShiftLeft(I a) { return _mm512_slli_epi32(a, N); }
-template <int N> FRUGAL_VEC I ShiftRight(I a) { return _mm512_srli_epi32(a, N); }  // logical
-FRUGAL_VEC F ToFloat(I a) { return _mm512_cvtepi32_ps(a); }
-FRUGAL_VEC I ToInt(F a) { return _mm512_cvtps_epi32(a); }  // round to nearest
 FRUGAL_VEC F AsFloat(I a) { return _mm512_castsi512_ps(a); }
 FRUGAL_VEC I AsInt(F a) { return _mm512_castps_si512(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
@@ -80,9 +47,6 @@ FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
 FRUGAL_VEC Mask OddLanes(I a) { return _mm512_test_epi32_mask(a, _mm512_set1_epi32(1)); }
 
 // ---- fp64 lanes (sums that must keep full precision) ------------------------------
-using D = __m512d;  // the fp64 half of an F
-FRUGAL_VEC D ZeroD() { return _mm512_setzero_pd(); }
-FRUGAL_VEC D AddD(D a, D b) { return _mm512_add_pd(a, b); }
 FRUGAL_VEC D ToDoubleLo(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 0)); }
 FRUGAL_VEC D ToDoubleHi(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)); }
 FRUGAL_VEC double ReduceAddD(D v) { return _mm512_reduce_add_pd(v); }
@@ -117,10 +81,6 @@ FRUGAL_VEC void CounterLanes(uint64_t block, I* lo, I* hi) {
   *hi = _mm512_mask_add_epi32(h, carry, h, _mm512_set1_epi32(1));
 }
 
-FRUGAL_VEC I UnpackLo32(I a, I b) { return _mm512_unpacklo_epi32(a, b); }
-FRUGAL_VEC I UnpackHi32(I a, I b) { return _mm512_unpackhi_epi32(a, b); }
-FRUGAL_VEC I UnpackLo64(I a, I b) { return _mm512_unpacklo_epi64(a, b); }
-FRUGAL_VEC I UnpackHi64(I a, I b) { return _mm512_unpackhi_epi64(a, b); }
 
 // Loop shapes and the math (exp, erf, GELU, log, sin/cos) over these operations.
 #include "cpu/simd/loops-inl.h"

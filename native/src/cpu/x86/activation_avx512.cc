@@ -1,6 +1,4 @@
 // The activation kernels (cpu/activation-inl.h) compiled for avx512.
-#include <cmath>
-
 #include "cpu/activation_kernels.h"
 #include "cpu/simd/vec_avx512.h"
 

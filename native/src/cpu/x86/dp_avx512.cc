@@ -1,7 +1,4 @@
 // The dp kernels (cpu/dp-inl.h) compiled for avx512.
-#include <algorithm>
-#include <cmath>
-
 #include "cpu/dp_kernels.h"
 #include "cpu/simd/vec_avx512.h"
 

@@ -1,11 +1,4 @@
 // The GEMM (cpu/gemm-inl.h) compiled for avx2.
-#include <immintrin.h>
-
-#include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-
 #include "cpu/gemm_kernels.h"
 #include "cpu/simd/vec_avx2.h"
 #include "frugal/context.h"

@@ -1,11 +1,4 @@
 // The GEMM (cpu/gemm-inl.h) compiled for avx512.
-#include <immintrin.h>
-
-#include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-
 #include "cpu/gemm_kernels.h"
 #include "cpu/simd/vec_avx512.h"
 #include "frugal/context.h"

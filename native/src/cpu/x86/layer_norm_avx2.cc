@@ -1,6 +1,4 @@
 // The LayerNorm row kernels (cpu/layer_norm-inl.h) compiled for avx2.
-#include <cmath>
-
 #include "cpu/layer_norm_kernels.h"
 #include "cpu/simd/vec_avx2.h"
 

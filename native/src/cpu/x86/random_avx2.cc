@@ -1,7 +1,4 @@
 // The random-stream kernels (cpu/random-inl.h) compiled for avx2.
-#include <cstdint>
-#include <cstring>
-
 #include "cpu/random_kernels.h"
 #include "cpu/simd/vec_avx2.h"
 

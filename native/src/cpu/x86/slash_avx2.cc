@@ -1,7 +1,4 @@
 // The slash kernels (cpu/slash-inl.h) compiled for avx2.
-#include <array>
-#include <utility>
-
 #include "cpu/slash_kernels.h"
 #include "cpu/simd/vec_avx2.h"
 
