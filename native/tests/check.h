@@ -6,9 +6,11 @@
 // Helpers: ForEachIsa runs a body at every ISA level the machine has;
 // ExpectClose compares arrays with a mixed absolute/relative tolerance.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <sstream>
@@ -101,6 +103,48 @@ inline std::vector<float> RandomVector(size_t n, uint32_t seed) {
   return v;
 }
 
+// An output buffer of n floats between two guard regions of sentinel values:
+// a kernel that writes one element before or after its output (a bad tail
+// mask, a wrong leading dimension) is caught by Intact(), checked after every
+// call with FRUGAL_CHECK_GUARDS. The body starts as `fill` (or copies `init`).
+class Guarded {
+ public:
+  static constexpr size_t kGuard = 64;  // floats each side: a full zmm tile row and more
+  explicit Guarded(size_t n, float fill = 0.0f) : n_(n), buf_(n + 2 * kGuard, Sentinel()) {
+    std::fill(data(), data() + n, fill);
+  }
+  explicit Guarded(const std::vector<float>& init) : Guarded(init.size()) {
+    std::copy(init.begin(), init.end(), data());
+  }
+  float* data() { return buf_.data() + kGuard; }
+  const float* data() const { return buf_.data() + kGuard; }
+  size_t size() const { return n_; }
+  float& operator[](size_t i) { return data()[i]; }
+  std::vector<float> body() const { return std::vector<float>(data(), data() + n_); }
+  bool Intact() const {
+    const uint32_t want = SentinelBits();
+    for (size_t i = 0; i < buf_.size(); ++i) {
+      if (i >= kGuard && i < kGuard + n_) continue;
+      uint32_t bits;
+      std::memcpy(&bits, &buf_[i], 4);
+      if (bits != want) return false;
+    }
+    return true;
+  }
+
+ private:
+  // A NaN payload no kernel produces by arithmetic.
+  static uint32_t SentinelBits() { return 0x7fbadbadu; }
+  static float Sentinel() {
+    const uint32_t bits = SentinelBits();
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  size_t n_;
+  std::vector<float> buf_;
+};
+
 // True when |got - want| <= atol + rtol * |want| everywhere; reports the worst element.
 template <typename Got, typename Want>
 bool ExpectClose(const Got* got, const Want* want, size_t n, double atol, double rtol,
@@ -147,5 +191,7 @@ bool ExpectClose(const Got* got, const Want* want, size_t n, double atol, double
     ::frugal::Status s_ = (expr);                                        \
     FRUGAL_CHECK(s_.ok()) << #expr << ": " << s_.message();              \
   } while (0)
+#define FRUGAL_CHECK_GUARDS(buffer) FRUGAL_CHECK((buffer).Intact()) << #buffer ": a write outside the output"
+
 #define FRUGAL_EXPECT_CLOSE(got, want, n, atol, rtol, what) \
   ::frugal::test::ExpectClose((got), (want), (n), (atol), (rtol), (what), __FILE__, __LINE__)

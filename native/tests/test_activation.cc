@@ -29,20 +29,23 @@ FRUGAL_TEST(gelu_and_backward_match_reference_at_every_isa) {
   ForEachIsa([](Isa) {
     for (int64_t n : kSizes) {
       const std::vector<float> x = Spread(n, static_cast<uint32_t>(n)), dy = test::RandomVector(n, 3);
-      std::vector<float> y(n), wy(n), dx(n), wdx(n);
+      std::vector<float> wy(n), wdx(n);
+      test::Guarded y(n), dx(n);
       FRUGAL_CHECK_OK(GeluReference(n, x.data(), wy.data()));
       FRUGAL_CHECK_OK(Gelu(Context{}, n, x.data(), y.data()));
+      FRUGAL_CHECK_GUARDS(y);
       FRUGAL_CHECK_OK(GeluBackwardReference(n, x.data(), dy.data(), wdx.data()));
       FRUGAL_CHECK_OK(GeluBackward(Context{}, n, x.data(), dy.data(), dx.data()));
+      FRUGAL_CHECK_GUARDS(dx);
       const std::string what = "n " + std::to_string(n);
       FRUGAL_EXPECT_CLOSE(y.data(), wy.data(), n, 1e-6, 2e-6, "gelu " + what);
       FRUGAL_EXPECT_CLOSE(dx.data(), wdx.data(), n, 1e-6, 2e-6, "gelu backward " + what);
       // In place.
       std::vector<float> a = x, g = dy;
       FRUGAL_CHECK_OK(Gelu(Context{}, n, a.data(), a.data()));
-      FRUGAL_CHECK(a == y) << what;
+      FRUGAL_CHECK(a == y.body()) << what;
       FRUGAL_CHECK_OK(GeluBackward(Context{}, n, x.data(), g.data(), g.data()));
-      FRUGAL_CHECK(g == dx) << what;
+      FRUGAL_CHECK(g == dx.body()) << what;
     }
   });
 }
@@ -53,13 +56,15 @@ FRUGAL_TEST(softmax_matches_reference_at_every_isa) {
       for (int64_t cols : kSizes) {
         if (rows * cols > 1 << 22) continue;
         std::vector<float> x = Spread(rows * cols, static_cast<uint32_t>(rows + cols));
-        std::vector<float> y(x.size()), want(x.size());
+        std::vector<float> want(x.size());
+        test::Guarded y(x.size());
         FRUGAL_CHECK_OK(SoftmaxReference(rows, cols, x.data(), want.data()));
         FRUGAL_CHECK_OK(Softmax(Context{}, rows, cols, x.data(), y.data()));
+        FRUGAL_CHECK_GUARDS(y);
         const std::string what = "rows " + std::to_string(rows) + " cols " + std::to_string(cols);
         FRUGAL_EXPECT_CLOSE(y.data(), want.data(), y.size(), 1e-9, 5e-6, "softmax " + what);
         FRUGAL_CHECK_OK(Softmax(Context{}, rows, cols, x.data(), x.data()));
-        FRUGAL_CHECK(x == y) << "in place " << what;
+        FRUGAL_CHECK(x == y.body()) << "in place " << what;
       }
     }
   });

@@ -71,9 +71,11 @@ void Check(const Case& c, uint32_t seed) {
   p.residual = c.residual ? R.data() : nullptr;
   p.activation = c.gelu ? Activation::kGelu : Activation::kNone;
 
-  std::vector<float> got = C0, want = C0;
+  test::Guarded got(C0);
+  std::vector<float> want = C0;
   p.C = got.data();
   FRUGAL_CHECK_OK(Gemm(Context{}, p));
+  FRUGAL_CHECK_GUARDS(got);
   p.C = want.data();
   FRUGAL_CHECK_OK(GemmReference(p));
   const double tol = 1e-5 + 2e-6 * static_cast<double>(c.K) * std::fabs(c.alpha);

@@ -69,9 +69,13 @@ FRUGAL_TEST(forward_matches_reference_at_every_isa) {
     for (int64_t rows : kRows) {
       for (int64_t cols : kCols) {
         const Data d = MakeData(rows, cols, static_cast<uint32_t>(rows * 1000 + cols));
-        std::vector<float> y(rows * cols), mean(rows), rstd(rows), wy(rows * cols), wmean(rows), wrstd(rows);
+        std::vector<float> wy(rows * cols), wmean(rows), wrstd(rows);
+        test::Guarded y(rows * cols), mean(rows), rstd(rows);
         FRUGAL_CHECK_OK(LayerNormReference(Forward(rows, cols, d, wy.data(), wmean.data(), wrstd.data())));
         FRUGAL_CHECK_OK(LayerNorm(Context{}, Forward(rows, cols, d, y.data(), mean.data(), rstd.data())));
+        FRUGAL_CHECK_GUARDS(y);
+        FRUGAL_CHECK_GUARDS(mean);
+        FRUGAL_CHECK_GUARDS(rstd);
         const std::string what = "rows " + std::to_string(rows) + " cols " + std::to_string(cols);
         FRUGAL_EXPECT_CLOSE(y.data(), wy.data(), y.size(), 2e-5, 2e-5, "y " + what);
         FRUGAL_EXPECT_CLOSE(mean.data(), wmean.data(), rows, 1e-5, 1e-6, "mean " + what);
@@ -88,11 +92,15 @@ FRUGAL_TEST(backward_matches_reference_at_every_isa) {
         const Data d = MakeData(rows, cols, static_cast<uint32_t>(rows * 7 + cols));
         std::vector<float> y(rows * cols), mean(rows), rstd(rows);
         FRUGAL_CHECK_OK(LayerNormReference(Forward(rows, cols, d, y.data(), mean.data(), rstd.data())));
-        std::vector<float> dx(rows * cols), dg(cols), db(cols), wdx(rows * cols), wdg(cols), wdb(cols);
+        std::vector<float> wdx(rows * cols), wdg(cols), wdb(cols);
+        test::Guarded dx(rows * cols), dg(cols), db(cols);
         FRUGAL_CHECK_OK(LayerNormBackwardReference(
             Backward(rows, cols, d, mean.data(), rstd.data(), wdx.data(), wdg.data(), wdb.data())));
         FRUGAL_CHECK_OK(LayerNormBackward(
             Context{}, Backward(rows, cols, d, mean.data(), rstd.data(), dx.data(), dg.data(), db.data())));
+        FRUGAL_CHECK_GUARDS(dx);
+        FRUGAL_CHECK_GUARDS(dg);
+        FRUGAL_CHECK_GUARDS(db);
         const std::string what = "rows " + std::to_string(rows) + " cols " + std::to_string(cols);
         // dx is a difference of O(1) terms: absolute tolerance scaled by rstd (<= 1 here).
         FRUGAL_EXPECT_CLOSE(dx.data(), wdx.data(), dx.size(), 5e-5, 1e-4, "dx " + what);
