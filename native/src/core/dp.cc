@@ -16,6 +16,7 @@
 
 #include "core/front_end.h"
 #include "cpu/dp_kernels.h"
+#include "cpu/primitives_kernels.h"
 #include "frugal/dp.h"
 #include "frugal/gemm.h"
 #include "frugal/isa.h"
@@ -27,9 +28,9 @@
 namespace frugal {
 
 const DpKernels& DpKernelsFor(Isa isa) {
-  static const DpKernels kRef{ref::DpDot, ref::DpAxpy, ref::DpGramNorm};
-  static const DpKernels kAvx2{avx2::DpDot, avx2::DpAxpy, avx2::DpGramNorm};
-  static const DpKernels kAvx512{avx512::DpDot, avx512::DpAxpy, avx512::DpGramNorm};
+  static const DpKernels kRef{ref::DpGramNorm};
+  static const DpKernels kAvx2{avx2::DpGramNorm};
+  static const DpKernels kAvx512{avx512::DpGramNorm};
   switch (isa) {
     case Isa::kAvx512: return kAvx512;
     case Isa::kAvx2: return kAvx2;
@@ -49,9 +50,6 @@ namespace {
 // At most this many floats per workspace region: bounds memory at large T or layers
 // (samples are processed in chunks that fit).
 constexpr int64_t kMaxRegion = int64_t{1} << 22;
-// Column blocks of the weighted column sums (bias, clipRows): fixed, so the order of
-// the additions never depends on the thread count.
-constexpr int64_t kColumnBlock = 256;
 // Elements per noise task (secure draws use 4 normals each).
 constexpr int64_t kNoiseChunk = 4096;
 
@@ -68,18 +66,6 @@ Status CheckLinear(const LinearGradParams& p) {
 Status CheckC(float C) {
   if (!(C >= 0) || !std::isfinite(C)) return Status::Range("C: expected a finite clipping norm >= 0, got " + std::to_string(C));
   return Status::Ok();
-}
-
-// out[j] = Σ_r w(r)·x[r·cols + j] for r < rows, w(r) = weights[r / group] (or 1 when
-// weights is null); one task per column block, rows added in order.
-void WeightedColumnSums(const DpKernels& k, const float* x, int64_t rows, int64_t cols, const float* weights,
-                        int64_t group, float* out) {
-  const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-  ParallelFor(blocks, [&](int64_t b) {
-    const int64_t j0 = b * kColumnBlock, len = std::min(kColumnBlock, cols - j0);
-    std::fill(out + j0, out + j0 + len, 0.0f);
-    for (int64_t r = 0; r < rows; ++r) k.axpy(out + j0, x + r * cols + j0, len, weights ? weights[r / group] : 1.0f);
-  });
 }
 
 // Batched Gram-type products C[b] = X[b]·Y[b]ᵀ ([M, N] from rows of length K; sample b
@@ -146,12 +132,12 @@ Status WeightProduct(const Context& ctx, const LinearGradParams& p, const float*
 // biasSq[i] = ‖Σ_t g_it‖²: per sample the token sum (rows in order), then its norm.
 // Samples are few and rows long, so the column-block loop parallelises inside each.
 Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(ActiveIsa());
   float* sums = nullptr;
   FRUGAL_RETURN_IF_ERROR(Workspace("dp", 0, p.dout, &sums));
   for (int64_t i = 0; i < p.B; ++i) {
-    WeightedColumnSums(k, p.G + i * p.T * p.dout, p.T, p.dout, nullptr, 1, sums);
-    biasSq[i] = static_cast<float>(k.dot(sums, sums, p.dout));
+    WeightedColumnSums(p.G + i * p.T * p.dout, p.T, p.dout, nullptr, 1, sums);
+    biasSq[i] = static_cast<float>(prim.dot(sums, sums, p.dout));
   }
   return Status::Ok();
 }
@@ -159,7 +145,7 @@ Status BiasNormsCpu(const LinearGradParams& p, float* biasSq) {
 // Materialized norms: GᵢᵀAᵢ for a chunk of samples as one batched GEMM, then ‖·‖².
 // With perSample, all samples go there (one chunk) and stay.
 Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float* weightSq, float* perSample) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(ActiveIsa());
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout, region = dout * din;
   const int64_t chunk = perSample ? B : std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / region));
   float* ws = perSample;
@@ -167,7 +153,7 @@ Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float
   for (int64_t i0 = 0; i0 < B; i0 += chunk) {
     const int64_t n = std::min(chunk, B - i0);
     FRUGAL_RETURN_IF_ERROR(GradientProducts(ctx, n, p, p.A + i0 * T * din, p.G + i0 * T * dout, ws));
-    ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(k.dot(ws + j * region, ws + j * region, region)); });
+    ParallelFor(n, [&](int64_t j) { weightSq[i0 + j] = static_cast<float>(prim.dot(ws + j * region, ws + j * region, region)); });
   }
   return Status::Ok();
 }
@@ -175,6 +161,7 @@ Status MaterializedNormsCpu(const Context& ctx, const LinearGradParams& p, float
 Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq,
                 float* perSample) {
   const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(ActiveIsa());
   if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCpu(p, biasSq));
   if (method == NormMethod::kMaterialize) return MaterializedNormsCpu(ctx, p, weightSq, perSample);
   // Gram: one task per sample, the fused kernel (no Gram stored, no workspace).
@@ -182,7 +169,7 @@ Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method
   ParallelFor(p.B, [&](int64_t i) {
     const float* a = p.A + i * p.T * p.din;
     const float* g = p.G + i * p.T * p.dout;
-    weightSq[i] = static_cast<float>(p.T == 1 ? k.dot(a, a, p.din) * k.dot(g, g, p.dout)
+    weightSq[i] = static_cast<float>(p.T == 1 ? prim.dot(a, a, p.din) * prim.dot(g, g, p.dout)
                                               : k.gram_norm(a, g, p.T, p.din, p.dout));
   });
   return Status::Ok();
@@ -190,12 +177,11 @@ Status NormsCpu(const Context& ctx, const LinearGradParams& p, NormMethod method
 
 Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight, float* bias,
                   const float* perSample) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
   const int64_t rows = p.B * p.T, per = p.T * p.dout;
-  if (bias) WeightedColumnSums(k, p.G, rows, p.dout, factors, p.T, bias);
+  if (bias) WeightedColumnSums(p.G, rows, p.dout, factors, p.T, bias);
   if (p.din == 0) return Status::Ok();
   if (perSample) {
-    WeightedColumnSums(k, perSample, p.B, p.dout * p.din, factors, 1, weight);
+    WeightedColumnSums(perSample, p.B, p.dout * p.din, factors, 1, weight);
     return Status::Ok();
   }
   float* gs = nullptr;
@@ -210,16 +196,16 @@ Status ClippedCpu(const Context& ctx, const LinearGradParams& p, const float* fa
 }
 
 Status ClipRowsCpu(const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum, float* factors) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(ActiveIsa());
   ParallelFor(B, [&](int64_t i) {
-    factors[i] = ClipFactor(static_cast<float>(std::sqrt(k.dot(rows + i * p, rows + i * p, p))), C, rule);
+    factors[i] = ClipFactor(static_cast<float>(std::sqrt(prim.dot(rows + i * p, rows + i * p, p))), C, rule);
   });
-  WeightedColumnSums(k, rows, B, p, factors, 1, sum);
+  WeightedColumnSums(rows, B, p, factors, 1, sum);
   return Status::Ok();
 }
 
 Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
-  const DpKernels& k = DpKernelsFor(ActiveIsa());
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(ActiveIsa());
   const int64_t per = secure ? 4 : 1;
   const int64_t tasks = (n + kNoiseChunk - 1) / kNoiseChunk;
   Context cpu;
@@ -235,7 +221,7 @@ Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bo
     if (secure) {
       for (int64_t e = 0; e < len; ++e) z[e] = 0.5f * ((z[4 * e] + z[4 * e + 1]) + (z[4 * e + 2] + z[4 * e + 3]));
     }
-    k.axpy(t + e0, z, len, std);
+    prim.axpy(t + e0, z, len, std);
   });
   for (const Status& s : status) FRUGAL_RETURN_IF_ERROR(s);
   return Status::Ok();

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/front_end.h"
-#include "cpu/dp_kernels.h"
+#include "cpu/primitives_kernels.h"
 #include "cpu/layer_norm_kernels.h"
 #include "cpu/random_kernels.h"
 #include "cpu/slash_kernels.h"
@@ -246,7 +246,7 @@ Status OutputBlockBackwardCpu(const Context& ctx, const OutputBlockParams& p, co
   const Isa isa = ActiveIsa();
   const SlashKernels& k = SlashKernelsFor(isa);
   const LayerNormRowKernels& ln = LayerNormRowKernelsFor(isa);
-  const DpKernels& dk = DpKernelsFor(isa);  // axpy: the column sums of ∂pre
+  const PrimitiveKernels& prim = PrimitiveKernelsFor(isa);  // axpy: the column sums of ∂pre
   const int64_t N = p.rows, H = p.hidden, blocks = CeilDiv(N, kRowBlock);
   const bool from_y = y != nullptr && AllNonzero(p.gamma, H);
   // Call workspace: one column vector (1/gamma when x̂ comes from y, else the
@@ -278,7 +278,7 @@ Status OutputBlockBackwardCpu(const Context& ctx, const OutputBlockParams& p, co
         std::memcpy(pre, dh, static_cast<size_t>(H) * sizeof(float));
       }
       ln.backward(H, dy + r * H, pre, p.gamma, mean[r], rstd[r], dh, dgamma, dbeta);
-      dk.axpy(dcol, dh, H, 1.0f);
+      prim.axpy(dcol, dh, H, 1.0f);
     }
     return Status::Ok();
   }));
@@ -304,7 +304,7 @@ Status OutputBlockBackwardCpu(const Context& ctx, const OutputBlockParams& p, co
     ParallelFor(N / T, [&](int64_t s) {
       float* out = grads.dshiftPerSample + s * H;
       std::fill(out, out + H, 0.0f);
-      for (int64_t t = 0; t < T; ++t) dk.axpy(out, grads.dh + (s * T + t) * H, H, 1.0f);
+      for (int64_t t = 0; t < T; ++t) prim.axpy(out, grads.dh + (s * T + t) * H, H, 1.0f);
     });
   }
   return InputGradients(ctx, p, grads);

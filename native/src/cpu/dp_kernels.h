@@ -1,6 +1,7 @@
-// The few vector loops of the dp family that GEMM does not cover: the fused Gram
-// norm of one sample, row norms (Dot) and accumulation (Axpy). One implementation
-// per ISA level; dp.cc picks one with DpKernelsFor(ActiveIsa()).
+// The vector loop of the dp family that neither GEMM nor the shared primitives
+// (primitives_kernels.h: row norms, accumulation, column sums) cover: the fused
+// Gram norm of one sample. One implementation per ISA level; dp.cc picks one
+// with DpKernelsFor(ActiveIsa()).
 #pragma once
 #include <cstdint>
 
@@ -9,10 +10,6 @@
 namespace frugal {
 
 struct DpKernels {
-  // Σ x[k]·y[k] over k < n, float products accumulated in double in a fixed order.
-  double (*dot)(const float* x, const float* y, int64_t n);
-  // t[k] += s·x[k] for k < n.
-  void (*axpy)(float* t, const float* x, int64_t n, float s);
   // ⟨AAᵀ, GGᵀ⟩ of one sample, A [T, din] and G [T, dout] row-major, without storing
   // either Gram: blocks of token pairs (s, t) with t ≥ s, both Gram blocks as dot
   // products in registers, multiplied at once; off-diagonal blocks count twice.
@@ -22,8 +19,6 @@ struct DpKernels {
 
 // Each level's namespace declares the same kernels.
 #define FRUGAL_DP_KERNELS                                                                 \
-  double DpDot(const float* x, const float* y, int64_t n);                                \
-  void DpAxpy(float* t, const float* x, int64_t n, float s);                              \
   double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout);
 
 namespace ref {

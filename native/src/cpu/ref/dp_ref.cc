@@ -4,21 +4,12 @@
 #include <vector>
 
 #include "cpu/dp_kernels.h"
+#include "cpu/primitives_kernels.h"
 #include "frugal/dp.h"
 
 namespace frugal {
 
 namespace ref {
-
-double DpDot(const float* x, const float* y, int64_t n) {
-  double sum = 0;
-  for (int64_t k = 0; k < n; ++k) sum += static_cast<double>(x[k] * y[k]);
-  return sum;
-}
-
-void DpAxpy(float* t, const float* x, int64_t n, float s) {
-  for (int64_t k = 0; k < n; ++k) t[k] = std::fma(s, x[k], t[k]);
-}
 
 double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_t dout) {
   // Pairs t ≥ s only; the mirrored pair (t, s) has the same product.
@@ -26,7 +17,7 @@ double DpGramNorm(const float* A, const float* G, int64_t T, int64_t din, int64_
   for (int64_t s = 0; s < T; ++s) {
     for (int64_t t = s; t < T; ++t) {
       const double w = s == t ? 1.0 : 2.0;
-      sum += w * DpDot(A + s * din, A + t * din, din) * DpDot(G + s * dout, G + t * dout, dout);
+      sum += w * Dot(A + s * din, A + t * din, din) * Dot(G + s * dout, G + t * dout, dout);
     }
   }
   return sum;

@@ -1,0 +1,9 @@
+// The shared primitives (cpu/primitives-inl.h) compiled for avx2.
+#include "cpu/primitives_kernels.h"
+#include "cpu/simd/vec_avx2.h"
+
+namespace frugal {
+namespace avx2 {
+#include "cpu/primitives-inl.h"
+}  // namespace avx2
+}  // namespace frugal

@@ -1,0 +1,9 @@
+// The shared primitives (cpu/primitives-inl.h) compiled for avx512.
+#include "cpu/primitives_kernels.h"
+#include "cpu/simd/vec_avx512.h"
+
+namespace frugal {
+namespace avx512 {
+#include "cpu/primitives-inl.h"
+}  // namespace avx512
+}  // namespace frugal
