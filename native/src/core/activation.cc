@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/front_end.h"
+#include "cpu/kernel_table.h"
 #include "cpu/activation_kernels.h"
 #include "frugal/isa.h"
 
@@ -39,12 +40,7 @@ const ActivationKernels& ActivationKernelsFor(Isa isa) {
   static const ActivationKernels kRef{ref::GeluSpan, ref::GeluBackwardSpan, ref::SoftmaxRow};
   static const ActivationKernels kAvx2{avx2::GeluSpan, avx2::GeluBackwardSpan, avx2::SoftmaxRow};
   static const ActivationKernels kAvx512{avx512::GeluSpan, avx512::GeluBackwardSpan, avx512::SoftmaxRow};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    case Isa::kRef: break;
-  }
-  return kRef;
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 Status CheckGeluArgs(int64_t n, const float* x, const float* y) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/front_end.h"
+#include "cpu/kernel_table.h"
 #include "cpu/dp_kernels.h"
 #include "cpu/primitives_kernels.h"
 #include "frugal/dp.h"
@@ -31,11 +32,7 @@ const DpKernels& DpKernelsFor(Isa isa) {
   static const DpKernels kRef{ref::DpGramNorm};
   static const DpKernels kAvx2{avx2::DpGramNorm};
   static const DpKernels kAvx512{avx512::DpGramNorm};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    default: return kRef;
-  }
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 NormMethod ChooseNormMethod(int64_t T, int64_t din, int64_t dout) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/front_end.h"
+#include "cpu/kernel_table.h"
 #include "cpu/layer_norm_kernels.h"
 #include "frugal/isa.h"
 
@@ -50,12 +51,7 @@ const LayerNormRowKernels& LayerNormRowKernelsFor(Isa isa) {
   static const LayerNormRowKernels kRef{ref::LayerNormForwardRow, ref::LayerNormBackwardRow};
   static const LayerNormRowKernels kAvx2{avx2::LayerNormForwardRow, avx2::LayerNormBackwardRow};
   static const LayerNormRowKernels kAvx512{avx512::LayerNormForwardRow, avx512::LayerNormBackwardRow};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    case Isa::kRef: break;
-  }
-  return kRef;
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 Status CheckLayerNormParams(const LayerNormParams& p) {

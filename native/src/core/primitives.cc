@@ -2,6 +2,7 @@
 // built on them (see cpu/primitives_kernels.h).
 #include <algorithm>
 
+#include "cpu/kernel_table.h"
 #include "cpu/primitives_kernels.h"
 #include "frugal/context.h"
 
@@ -11,11 +12,7 @@ const PrimitiveKernels& PrimitiveKernelsFor(Isa isa) {
   static const PrimitiveKernels kRef{ref::Dot, ref::Axpy};
   static const PrimitiveKernels kAvx2{avx2::Dot, avx2::Axpy};
   static const PrimitiveKernels kAvx512{avx512::Dot, avx512::Axpy};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    default: return kRef;
-  }
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/front_end.h"
+#include "cpu/kernel_table.h"
 #include "cpu/random_kernels.h"
 #include "frugal/isa.h"
 #include "frugal/random.h"
@@ -78,12 +79,7 @@ const RandomKernels& RandomKernelsFor(Isa isa) {
                                    avx2::RandomRademacher};
   static const RandomKernels kAvx512{avx512::RandomWords, avx512::RandomUniform, avx512::RandomNormal,
                                      avx512::RandomRademacher};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    case Isa::kRef: break;
-  }
-  return kRef;
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 Status RandomWords(const Context& ctx, StreamId id, uint64_t offset, int64_t n, uint32_t* out) {

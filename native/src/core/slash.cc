@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/front_end.h"
+#include "cpu/kernel_table.h"
 #include "cpu/primitives_kernels.h"
 #include "cpu/layer_norm_kernels.h"
 #include "cpu/random_kernels.h"
@@ -37,12 +38,7 @@ const SlashKernels& SlashKernelsFor(Isa isa) {
                                   avx2::SlashUnnormalizeRow};
   static const SlashKernels kAvx512{avx512::SlashAccumulateRows, avx512::SlashDotRows,
                                     avx512::SlashDotRowsBySample, avx512::SlashUnnormalizeRow};
-  switch (isa) {
-    case Isa::kAvx512: return kAvx512;
-    case Isa::kAvx2: return kAvx2;
-    case Isa::kRef: break;
-  }
-  return kRef;
+  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
 namespace {
