@@ -13,9 +13,12 @@ export interface DeviceBuffer {
   readonly length: number;
 }
 
+/** Memory as the addon takes it: host floats or a device buffer. */
+export type Memory = Float32Array | DeviceBuffer;
+
 interface CoreNative {
   cudaAlloc(length: number): DeviceBuffer;
-  cudaCopy(dst: Float32Array | DeviceBuffer, src: Float32Array | DeviceBuffer): void;
+  cudaCopy(dst: Memory, src: Memory): void;
 }
 
 /** Largest element count of one tensor (the addon indexes with 64-bit integers; JS arrays stop here). */
@@ -105,7 +108,7 @@ export class Tensor {
   }
 
   /** @internal The memory as the addon takes it: a Float32Array or a device buffer. */
-  get memory(): Float32Array | DeviceBuffer {
+  get memory(): Memory {
     return this.deviceBuffer ?? this.data;
   }
 
@@ -172,4 +175,18 @@ export function commonDevice(tensors: Array<[Tensor | undefined, string]>): Devi
     }
   }
   return device ?? 'cpu';
+}
+
+/**
+ * @internal The caller's `out` tensor after checks (shape, device), or a new zero
+ * tensor when none is given. Shared by the op families.
+ */
+export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName): Tensor {
+  if (out === undefined) return zeros(shape.slice(), device);
+  const t = checkTensor(out, name);
+  checkDims(t, name, shape);
+  if (t.device !== device) {
+    throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like the inputs, got one on '${t.device}'`);
+  }
+  return t;
 }
