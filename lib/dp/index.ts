@@ -259,6 +259,7 @@ function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
 /**
  * The norm method 'auto' resolves to for samples of T tokens through a din → dout layer:
  * 'gram' when T²(din + dout) ≤ T·din·dout, else 'materialize'.
+ * @throws FrugalError E_DTYPE (not a number), E_RANGE (not an integer in [0, 2^40]).
  * @example dp.chooseNormMethod(512, 768, 768) // 'materialize'
  */
 export function chooseNormMethod(T: number, din: number, dout: number): 'gram' | 'materialize' {
@@ -274,6 +275,9 @@ const linearGradNormsOp = defineOp('linearGradNorms', prepareNorms);
  * Per-sample squared gradient norms of a linear layer y = A·Wᵀ + b from its inputs A
  * [B, T, din] (or [B, din]) and output gradients G [B, T, dout] (or [B, dout]), without
  * forming per-sample gradients unless `method: 'materialize'` (or 'auto' finds it cheaper).
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_SHAPE (A and G not matching
+ *   [B, T, din] / [B, T, dout], keepPerSample not [B, dout, din]), E_RANGE (unknown method),
+ *   E_CONFIG (keepPerSample with method 'gram'), E_DEVICE (tensors on different devices).
  * @example const { weight, bias } = dp.linearGradNorms(A, G, { bias: true });
  */
 export const linearGradNorms = linearGradNormsOp.sync;
@@ -288,6 +292,8 @@ const clipFactorsOp = defineOp('clipFactors', prepareFactors);
 /**
  * Clip factors from per-sample L2 norms (summed over all of a sample's parameters,
  * see {@link sampleNorms}): 'abadi' min(1, C/(n + 1e-6)) or 'automatic' C/(n + 0.01).
+ * @throws FrugalError E_DTYPE (norms not a Float32Array, number[] or Tensor), E_SHAPE (norms not [B]),
+ *   E_RANGE (C, unknown rule).
  */
 export const clipFactors = clipFactorsOp.sync;
 /**
@@ -298,6 +304,7 @@ export const clipFactorsAsync = clipFactorsOp.async;
 
 /**
  * Per-sample L2 norms over several parameter groups: √(Σ_groups squared[i]).
+ * @throws FrugalError E_CONFIG (no arguments), E_DTYPE (not a Float32Array), E_SHAPE (lengths differ).
  * @example dp.sampleNorms(n1.weight, n1.bias!, n2.weight)
  */
 export function sampleNorms(...squared: Float32Array[]): Float32Array {
@@ -321,6 +328,8 @@ const clippedLinearGradOp = defineOp('clippedLinearGrad', prepareClipped);
 /**
  * The clipped sum Σᵢ cᵢ GᵢᵀAᵢ ([dout, din]) and, with `bias`, Σᵢ cᵢ Σ_t g_it ([dout]), as one
  * weighted GEMM over all B·T rows (never one gradient per sample). Outputs are on A's device.
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_SHAPE (A and G not matching, factors
+ *   not [B], perSample not [B, dout, din]), E_DEVICE (tensors on different devices).
  */
 export const clippedLinearGrad = clippedLinearGradOp.sync;
 /**
@@ -334,6 +343,7 @@ const clipRowsOp = defineOp('clipRows', prepareRows);
 /**
  * Clips per-sample vectors rows [B, p] (e.g. SLaSh's per-sample ∂z) to norm C and sums
  * them: sum [p] = Σᵢ cᵢ rowᵢ, with the factors.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (rows not [B, p]), E_RANGE (C, unknown rule).
  */
 export const clipRows = clipRowsOp.sync;
 /**
@@ -349,6 +359,8 @@ const addNoiseOp = defineOp('addNoise', prepareNoise);
  * offset + e of stream (seed, sub = step, tag 3). Secure: a fresh seed from the OS CSPRNG (never exposed),
  * and each value is (z₄ₑ + z₄ₑ₊₁ + z₄ₑ₊₂ + z₄ₑ₊₃)/2 from four consecutive elements of the
  * stream, still N(0, 1), so no single Box–Muller output can be read back.
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_RANGE (std, step, offset, seed out of
+ *   range), E_CONFIG (no options, neither or both of seed and secure).
  * @example dp.addNoise(grad, { std: sigma * C, seed: 42, step })
  */
 export const addNoise = addNoiseOp.sync;

@@ -339,6 +339,7 @@ const foldShiftOp = defineOp('foldShift', prepareFold);
  * Inference: c + shift, so the layer's output block is a plain linear layer with
  * the folded bias (and the shift costs nothing at serving time). Works on [H] or
  * on all layers at once ([L, H] biases and shifts).
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (shift not shaped like c), E_DEVICE.
  * @example const folded = slash.foldShift(c, shifts_l);
  */
 export const foldShift = foldShiftOp.sync;
@@ -402,6 +403,8 @@ const promptInsertOp = defineOp('promptInsert', preparePromptInsert);
 /**
  * JR-WARP's first step: prepend the prompt token (z·W_1, i.e. shifts[0]) to every
  * sample of a packed batch x [total, H] with offsets [B + 1].
+ * @throws FrugalError E_DTYPE (not a Tensor, offsets not an Int32Array or number[]), E_SHAPE (x not
+ *   [total, H], prompt not [H], offsets not from 0 to total, decreasing), E_DEVICE.
  * @example const { out, offsets: withPrompt } = slash.promptInsert(x, shifts0, offsets);
  */
 export const promptInsert = promptInsertOp.sync;
@@ -426,6 +429,7 @@ const promptInsertBackwardOp = defineOp('promptInsertBackward', preparePromptIns
 /**
  * Backward of {@link promptInsert}: given dout [total + B, H] and the original
  * offsets, dx [total, H] without the prompt rows and dPrompt = Σ_b prompt-row gradients.
+ * @throws FrugalError E_DTYPE, E_SHAPE (dout not [total + B, H], offsets not from 0 to total).
  */
 export const promptInsertBackward = promptInsertBackwardOp.sync;
 
@@ -450,6 +454,8 @@ const promptAddOp = defineOp('promptAdd', preparePromptAdd);
  * JR-WARP at layer l ≥ 2: x[offsets[b]] += prompt (z·W_l) for every sample, in
  * place on the packed batch x (offsets of the batch with its prompt rows). Returns x.
  * Its backward is {@link promptAddBackward} (the rest of dx passes through).
+ * @throws FrugalError E_DTYPE, E_SHAPE (x not [total, H], prompt not [H], offsets not increasing from 0
+ *   to total), E_DEVICE.
  */
 export const promptAdd = promptAddOp.sync;
 
@@ -468,7 +474,10 @@ function preparePromptAddBackward(dx: Tensor, offsets: Offsets): Prepared<Tensor
 
 const promptAddBackwardOp = defineOp('promptAddBackward', preparePromptAddBackward);
 
-/** Gradient of {@link promptAdd}'s prompt: Σ_b dx[offsets[b]] [H]. */
+/**
+ * Gradient of {@link promptAdd}'s prompt: Σ_b dx[offsets[b]] [H].
+ * @throws FrugalError E_DTYPE, E_SHAPE (dx not [total, H], offsets not increasing from 0 to total).
+ */
 export const promptAddBackward = promptAddBackwardOp.sync;
 
 /**
