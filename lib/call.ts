@@ -31,7 +31,7 @@ export interface Op<A extends unknown[], R> {
 }
 
 // The captured caller's frames under the error's own message line.
-function withCallerStack(err: FrugalError, caller: Error): FrugalError {
+function withCallerStack(err: FrugalError, caller: { stack?: string }): FrugalError {
   const frames = caller.stack ?? '';
   const at = frames.indexOf('\n');
   err.stack = `${err.name}: ${err.message}${at < 0 ? '' : frames.slice(at)}`;
@@ -56,8 +56,10 @@ export function defineOp<A extends unknown[], R>(name: string, prepare: (...args
     return p.result();
   };
   const async = (...args: A): Promise<R> => {
-    const caller = new Error();
-    Error.captureStackTrace?.(caller, async);
+    // Captured now, while the caller's frames are on the stack (they are gone when the worker settles).
+    const caller: { stack?: string } = {};
+    if (Error.captureStackTrace) Error.captureStackTrace(caller, async);
+    else caller.stack = new Error().stack;
     let p: Prepared<R>;
     let running: unknown;
     try {
