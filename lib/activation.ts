@@ -1,13 +1,10 @@
 // Exact (erf) GELU, its backward, and softmax over the last axis (CPU kernels
 // with AVX2 / AVX-512 fast paths, CUDA when the tensors live there).
 import { native } from './binding';
-import { callNative, callNativeAsync } from './call';
+import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
-import { outputTensor } from './layer_norm';
-import { Tensor, checkDims, checkTensor, commonDevice, type DeviceBuffer } from './tensor';
+import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, type Memory } from './tensor';
 import { checkOptions, shapeText } from './validate';
-
-type Memory = Float32Array | DeviceBuffer;
 
 interface ActivationNative {
   gelu(x: Memory, y: Memory, n: number, async: boolean): unknown;
@@ -28,29 +25,24 @@ function outOption(options: unknown, shape: readonly number[], device: 'cpu' | '
   return outputTensor(checkOptions<ActivationOptions>(options, 'options').out, 'options.out', shape, device);
 }
 
-interface Prepared {
-  run(async: boolean): unknown;
-  result: Tensor;
-}
-
-function prepareGelu(x: unknown, options: unknown): Prepared {
+function prepareGelu(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
   const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.gelu(tx.memory, y.memory, tx.size, async), result: y };
+  return { run: (async) => nat.gelu(tx.memory, y.memory, tx.size, async), result: () => y };
 }
 
-function prepareGeluBackward(x: unknown, dy: unknown, options: unknown): Prepared {
+function prepareGeluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
   const tdy = checkTensor(dy, 'dy');
   checkDims(tdy, 'dy', tx.shape);
   const device = commonDevice([[tx, 'x'], [tdy, 'dy']]);
   const dx = outOption(options, tx.shape, device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.geluBackward(tx.memory, tdy.memory, dx.memory, tx.size, async), result: dx };
+  return { run: (async) => nat.geluBackward(tx.memory, tdy.memory, dx.memory, tx.size, async), result: () => dx };
 }
 
-function prepareSoftmax(x: unknown, options: unknown): Prepared {
+function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
   if (tx.shape.length < 1) {
     throw new FrugalError('E_SHAPE', `x: expected shape [..., C] (rank >= 1), got ${shapeText(tx.shape)}`);
@@ -59,18 +51,12 @@ function prepareSoftmax(x: unknown, options: unknown): Prepared {
   const rows = cols === 0 ? 0 : tx.size / cols;
   const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.softmax(tx.memory, y.memory, rows, cols, async), result: y };
+  return { run: (async) => nat.softmax(tx.memory, y.memory, rows, cols, async), result: () => y };
 }
 
-function sync(p: Prepared): Tensor {
-  callNative(() => p.run(false));
-  return p.result;
-}
-
-async function later(p: Prepared): Promise<Tensor> {
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+const geluOp = defineOp('gelu', prepareGelu);
+const geluBackwardOp = defineOp('geluBackward', prepareGeluBackward);
+const softmaxOp = defineOp('softmax', prepareSoftmax);
 
 /**
  * Exact GELU, elementwise: y = x·Φ(x) = ½x(1 + erf(x/√2)), any shape. The
@@ -79,28 +65,26 @@ async function later(p: Prepared): Promise<Tensor> {
  * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE/E_DEVICE (bad out).
  * @example const y = gelu(Tensor.from([-1, 0, 1], [3]));
  */
-export function gelu(x: Tensor, options?: ActivationOptions): Tensor {
-  return sync(prepareGelu(x, options));
-}
+export const gelu = geluOp.sync;
 
-/** {@link gelu} on a worker thread; the input stays referenced until it settles. */
-export async function geluAsync(x: Tensor, options?: ActivationOptions): Promise<Tensor> {
-  return later(prepareGelu(x, options));
-}
+/**
+ * {@link gelu} on a worker thread; the input stays referenced until it settles.
+ * @throws FrugalError as {@link gelu} (the promise rejects).
+ */
+export const geluAsync = geluOp.async;
 
 /**
  * Backward of {@link gelu}: dx = dy·(Φ(x) + x·φ(x)) for x the forward's input
  * and dy shaped like x. Returns dx (a new tensor, or `options.out` filled).
  * @throws FrugalError E_DTYPE, E_SHAPE (dy or out not shaped like x), E_DEVICE.
  */
-export function geluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions): Tensor {
-  return sync(prepareGeluBackward(x, dy, options));
-}
+export const geluBackward = geluBackwardOp.sync;
 
-/** {@link geluBackward} on a worker thread; the inputs stay referenced until it settles. */
-export async function geluBackwardAsync(x: Tensor, dy: Tensor, options?: ActivationOptions): Promise<Tensor> {
-  return later(prepareGeluBackward(x, dy, options));
-}
+/**
+ * {@link geluBackward} on a worker thread; the inputs stay referenced until it settles.
+ * @throws FrugalError as {@link geluBackward} (the promise rejects).
+ */
+export const geluBackwardAsync = geluBackwardOp.async;
 
 /**
  * Softmax over the last axis of x [..., C] (rank ≥ 1): each row's maximum is
@@ -110,11 +94,10 @@ export async function geluBackwardAsync(x: Tensor, dy: Tensor, options?: Activat
  * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (rank 0, bad out), E_DEVICE.
  * @example const p = softmax(logits); // logits [batch, classes]
  */
-export function softmax(x: Tensor, options?: ActivationOptions): Tensor {
-  return sync(prepareSoftmax(x, options));
-}
+export const softmax = softmaxOp.sync;
 
-/** {@link softmax} on a worker thread; the input stays referenced until it settles. */
-export async function softmaxAsync(x: Tensor, options?: ActivationOptions): Promise<Tensor> {
-  return later(prepareSoftmax(x, options));
-}
+/**
+ * {@link softmax} on a worker thread; the input stays referenced until it settles.
+ * @throws FrugalError as {@link softmax} (the promise rejects).
+ */
+export const softmaxAsync = softmaxOp.async;

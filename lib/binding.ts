@@ -17,6 +17,7 @@ let loadError: FrugalError | undefined;
  * The native addon, typed by the caller as the slice of functions its module
  * uses (each op module declares its own interface). Throws E_NATIVE with the
  * reason and the command to run when the addon is missing or broken.
+ * @throws FrugalError E_NATIVE (the addon cannot be loaded).
  */
 export function native<T>(): T {
   if (loaded) return loaded as T;

@@ -1,25 +1,12 @@
-// Calling into the addon: native errors become FrugalErrors with the caller's stack.
-import { fromNative } from './errors';
+// Calling into the addon: every op is one preparation function (all checks, then
+// a prepared native call) turned by defineOp into its sync and async forms.
+// Native errors become FrugalErrors whose stack starts at the caller's line.
+import { fromNative, type FrugalError } from './errors';
 
 /** Runs a synchronous native call, rethrowing its error as a FrugalError. */
 export function callNative<T>(fn: () => T): T {
   try {
     return fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-/** Awaits an async native call (whose promise keeps its inputs alive), mapping errors. */
-export async function callNativeAsync<T>(fn: () => Promise<T>): Promise<T> {
-  let promise: Promise<T>;
-  try {
-    promise = fn();
-  } catch (err) {
-    throw fromNative(err);
-  }
-  try {
-    return await promise;
   } catch (err) {
     throw fromNative(err);
   }
@@ -35,14 +22,64 @@ export interface Prepared<R> {
   result(): R;
 }
 
-/** Runs a prepared call on the calling thread. */
-export function runSync<R>(p: Prepared<R>): R {
-  callNative(() => p.run(false));
-  return p.result();
+/** The two forms {@link defineOp} makes of one preparation function. */
+export interface Op<A extends unknown[], R> {
+  /** Checks, then runs the native call on the calling thread. */
+  sync: (...args: A) => R;
+  /** Checks, then runs the native call on a worker thread (inputs stay referenced until it settles); rejects on any error. */
+  async: (...args: A) => Promise<R>;
 }
 
-/** Runs a prepared call on a worker thread; its inputs stay referenced until it settles. */
-export async function runAsync<R>(p: Prepared<R>): Promise<R> {
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result();
+// The captured caller's frames under the error's own message line.
+function withCallerStack(err: FrugalError, caller: { stack?: string }): FrugalError {
+  const frames = caller.stack ?? '';
+  const at = frames.indexOf('\n');
+  err.stack = `${err.name}: ${err.message}${at < 0 ? '' : frames.slice(at)}`;
+  return err;
+}
+
+/**
+ * Makes an op's sync form `name` and async form `nameAsync` from one preparation
+ * function. A native failure is a FrugalError whose stack starts at the line that
+ * called the op, in both forms (the async form captures it before the call).
+ */
+export function defineOp<A extends unknown[], R>(name: string, prepare: (...args: A) => Prepared<R>): Op<A, R> {
+  const sync = (...args: A): R => {
+    const p = prepare(...args);
+    try {
+      p.run(false);
+    } catch (err) {
+      const e = fromNative(err);
+      Error.captureStackTrace?.(e, sync);
+      throw e;
+    }
+    return p.result();
+  };
+  const async = (...args: A): Promise<R> => {
+    // Captured now, while the caller's frames are on the stack (they are gone when the worker settles).
+    const caller: { stack?: string } = {};
+    if (Error.captureStackTrace) Error.captureStackTrace(caller, async);
+    else caller.stack = new Error().stack;
+    let p: Prepared<R>;
+    let running: unknown;
+    try {
+      p = prepare(...args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    try {
+      running = p.run(true);
+    } catch (err) {
+      return Promise.reject(withCallerStack(fromNative(err), caller));
+    }
+    return Promise.resolve(running).then(
+      () => p.result(),
+      (err: unknown) => {
+        throw withCallerStack(fromNative(err), caller);
+      },
+    );
+  };
+  Object.defineProperty(sync, 'name', { value: name });
+  Object.defineProperty(async, 'name', { value: `${name}Async` });
+  return { sync, async };
 }

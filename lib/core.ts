@@ -35,7 +35,10 @@ export interface FrugalInfo {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION: string = require('../../package.json').version;
 
-/** Version, ISA level, threads and CUDA devices of this build and machine. */
+/**
+ * Version, ISA level, threads and CUDA devices of this build and machine.
+ * @throws FrugalError E_NATIVE (the addon cannot be loaded).
+ */
 export function info(): FrugalInfo {
   const n = native<CoreNative>().info();
   return {
@@ -47,7 +50,10 @@ export function info(): FrugalInfo {
   };
 }
 
-/** Sets the size of the CPU thread pool (1 to 1024). Results do not depend on it. */
+/**
+ * Sets the size of the CPU thread pool (1 to 1024). Results do not depend on it.
+ * @throws FrugalError E_DTYPE (not a number), E_RANGE (not an integer in [1, 1024]), E_NATIVE (no addon).
+ */
 export function setNumThreads(n: number): void {
   checkInt(n, 'n', 1, 1024);
   callNative(() => native<CoreNative>().setNumThreads(n));
@@ -57,13 +63,17 @@ export function setNumThreads(n: number): void {
  * Selects the ISA level kernels dispatch to ('ref' is the scalar reference). A
  * level above what the CPU supports is refused with E_RANGE. The environment
  * variable FRUGAL_FORCE_ISA sets the starting level.
+ * @throws FrugalError E_RANGE (unknown level, or above what the CPU supports), E_NATIVE (no addon).
  */
 export function setIsa(level: IsaLevel): void {
   checkEnum(level, 'level', ['ref', 'avx2', 'avx512'] as const);
   callNative(() => native<CoreNative>().setIsa(level));
 }
 
-/** The ISA levels this machine supports, lowest first. */
+/**
+ * The ISA levels this machine supports, lowest first.
+ * @throws FrugalError E_NATIVE (the addon cannot be loaded).
+ */
 export function isaLevels(): IsaLevel[] {
   const all: IsaLevel[] = ['ref', 'avx2', 'avx512'];
   return all.slice(0, all.indexOf(info().maxIsa) + 1);

@@ -1,12 +1,10 @@
 // LayerNorm over the last axis, forward and backward (CPU kernels with AVX2 /
 // AVX-512 fast paths, CUDA when the tensors live there).
 import { native } from './binding';
-import { callNative, callNativeAsync } from './call';
+import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer, type DeviceName } from './tensor';
+import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type Memory } from './tensor';
 import { checkNumber, checkOptions, shapeText } from './validate';
-
-type Memory = Float32Array | DeviceBuffer;
 
 interface LayerNormNative {
   layerNorm(x: Memory, gamma: Memory, beta: Memory, y: Memory, mean: Memory, rstd: Memory,
@@ -76,26 +74,7 @@ function checkEps(value: unknown): number {
   return eps;
 }
 
-/**
- * @internal The caller's `out` tensor after checks (shape, device), or a new
- * zero tensor when none is given. Shared with the activation module.
- */
-export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName): Tensor {
-  if (out === undefined) return zeros(shape.slice(), device);
-  const t = checkTensor(out, name);
-  checkDims(t, name, shape);
-  if (t.device !== device) {
-    throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like the inputs, got one on '${t.device}'`);
-  }
-  return t;
-}
-
-interface Prepared<R> {
-  run(async: boolean): unknown;
-  result: R;
-}
-
-function prepareForward(x: unknown, gamma: unknown, beta: unknown, options: unknown): Prepared<LayerNormResult> {
+function prepareForward(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): Prepared<LayerNormResult> {
   const tx = checkTensor(x, 'x');
   const tg = checkTensor(gamma, 'gamma');
   const tb = checkTensor(beta, 'beta');
@@ -115,11 +94,11 @@ function prepareForward(x: unknown, gamma: unknown, beta: unknown, options: unkn
   return {
     run: (async) => nat.layerNorm(tx.memory, tg.memory, tb.memory, result.y.memory, result.mean.memory,
       result.rstd.memory, rows, cols, eps, async),
-    result,
+    result: () => result,
   };
 }
 
-function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown, options: unknown): Prepared<LayerNormGrads> {
+function prepareBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved, options?: LayerNormBackwardOptions): Prepared<LayerNormGrads> {
   const tdy = checkTensor(dy, 'dy');
   const tx = checkTensor(x, 'x');
   const tg = checkTensor(gamma, 'gamma');
@@ -143,9 +122,12 @@ function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown
   return {
     run: (async) => nat.layerNormBackward(tdy.memory, tx.memory, tg.memory, tm.memory, tr.memory, result.dx.memory,
       result.dGamma.memory, result.dBeta.memory, rows, cols, async),
-    result,
+    result: () => result,
   };
 }
+
+const forward = defineOp('layerNorm', prepareForward);
+const backward = defineOp('layerNormBackward', prepareBackward);
 
 /**
  * LayerNorm over the last axis: y = gamma ⊙ (x − mean)·rstd + beta with
@@ -158,18 +140,13 @@ function prepareBackward(dy: unknown, x: unknown, gamma: unknown, saved: unknown
  *   different devices).
  * @example const { y, mean, rstd } = layerNorm(x, gamma, beta, { eps: 1e-6 });
  */
-export function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): LayerNormResult {
-  const p = prepareForward(x, gamma, beta, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+export const layerNorm = forward.sync;
 
-/** {@link layerNorm} on a worker thread; the inputs stay referenced until it settles. */
-export async function layerNormAsync(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): Promise<LayerNormResult> {
-  const p = prepareForward(x, gamma, beta, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link layerNorm} on a worker thread; the inputs stay referenced until it settles.
+ * @throws FrugalError as {@link layerNorm} (the promise rejects).
+ */
+export const layerNormAsync = forward.async;
 
 /**
  * Backward of {@link layerNorm}: given dy (shaped like x), the forward's input
@@ -184,17 +161,10 @@ export async function layerNormAsync(x: Tensor, gamma: Tensor, beta: Tensor, opt
  * const fwd = layerNorm(x, gamma, beta);
  * const { dx, dGamma, dBeta } = layerNormBackward(dy, x, gamma, fwd);
  */
-export function layerNormBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved,
-  options?: LayerNormBackwardOptions): LayerNormGrads {
-  const p = prepareBackward(dy, x, gamma, saved, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+export const layerNormBackward = backward.sync;
 
-/** {@link layerNormBackward} on a worker thread; the inputs stay referenced until it settles. */
-export async function layerNormBackwardAsync(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormSaved,
-  options?: LayerNormBackwardOptions): Promise<LayerNormGrads> {
-  const p = prepareBackward(dy, x, gamma, saved, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link layerNormBackward} on a worker thread; the inputs stay referenced until it settles.
+ * @throws FrugalError as {@link layerNormBackward} (the promise rejects).
+ */
+export const layerNormBackwardAsync = backward.async;

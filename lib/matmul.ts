@@ -1,12 +1,10 @@
 // Matrix multiplication with fused epilogues (CPU: packed AVX-512/AVX2 kernels;
 // CUDA when the tensors live there).
 import { native } from './binding';
-import { callNative, callNativeAsync } from './call';
+import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer } from './tensor';
+import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer, type Memory } from './tensor';
 import { checkBool, checkEnum, checkNumber, checkOptions, shapeText } from './validate';
-
-type Memory = Float32Array | DeviceBuffer;
 
 interface GemmNative {
   gemm(a: Memory, b: Memory, c: Memory, bias: Memory | null, colScale: Memory | null, residual: Memory | null,
@@ -38,11 +36,6 @@ export interface MatmulOptions {
 
 const KNOWN = new Set(['transA', 'transB', 'alpha', 'beta', 'out', 'bias', 'residual', 'colScale', 'activation']);
 
-interface Plan {
-  args: Parameters<GemmNative['gemm']>;
-  out: Tensor;
-}
-
 function sameMemory(x: Tensor, y: Tensor): boolean {
   if (x.device !== y.device) return false;
   if (x.device === 'cuda') return (x.memory as DeviceBuffer).__frugalDevicePtr === (y.memory as DeviceBuffer).__frugalDevicePtr;
@@ -51,7 +44,7 @@ function sameMemory(x: Tensor, y: Tensor): boolean {
   return p.byteOffset < q.byteOffset + q.byteLength && q.byteOffset < p.byteOffset + p.byteLength;
 }
 
-function plan(a: unknown, b: unknown, options: unknown, async: boolean): Plan {
+function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor> {
   const A = checkTensor(a, 'a');
   const B = checkTensor(b, 'b');
   const o = checkOptions<MatmulOptions>(options, 'options');
@@ -111,29 +104,29 @@ function plan(a: unknown, b: unknown, options: unknown, async: boolean): Plan {
   }
   // Touch .memory now: it checks for detached buffers before any native call.
   const mem = (t: Tensor | undefined) => (t ? t.memory : null);
-  return {
-    out,
-    args: [A.memory, B.memory, out.memory, mem(bias), mem(colScale), mem(residual), batch, M, N, K,
-      transA, transB, B.shape.length === 2, alpha, beta, gelu, async],
-  };
+  const C = out;
+  const args = [A.memory, B.memory, C.memory, mem(bias), mem(colScale), mem(residual), batch, M, N, K,
+    transA, transB, B.shape.length === 2, alpha, beta, gelu] as const;
+  return { run: (async) => native<GemmNative>().gemm(...args, async), result: () => C };
 }
+
+const op = defineOp('matmul', prepare);
 
 /**
  * Matrix product with an optional fused epilogue:
  * `out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out`.
  * a is [M, K] or [batch, M, K]; b is [K, N] (shared by every batch) or
  * [batch, K, N]. Returns `out` (a new tensor unless `options.out` is given).
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_SHAPE (ranks, inner
+ *   dimensions, bias/colScale/residual/out shapes), E_CONFIG (unknown option, beta
+ *   without out), E_RANGE (out sharing memory with a or b), E_DEVICE (tensors on
+ *   different devices).
  * @example matmul(x, w, { bias, activation: 'gelu' })
  */
-export function matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor {
-  const { args, out } = plan(a, b, options, false);
-  callNative(() => native<GemmNative>().gemm(...args));
-  return out;
-}
+export const matmul = op.sync;
 
-/** {@link matmul} on a worker thread; the inputs stay referenced until it settles. */
-export async function matmulAsync(a: Tensor, b: Tensor, options?: MatmulOptions): Promise<Tensor> {
-  const { args, out } = plan(a, b, options, true);
-  await callNativeAsync(() => native<GemmNative>().gemm(...args) as Promise<unknown>);
-  return out;
-}
+/**
+ * {@link matmul} on a worker thread; the inputs stay referenced until it settles.
+ * @throws FrugalError as {@link matmul} (the promise rejects).
+ */
+export const matmulAsync = op.async;

@@ -2,7 +2,7 @@
 // same values on the CPU (AVX2 / AVX-512 / scalar) and on CUDA, for any
 // thread count, and any slice of a stream can be generated on its own.
 import { native } from './binding';
-import { callNative, callNativeAsync } from './call';
+import { callNative, defineOp, type Prepared } from './call';
 import { FrugalError, describe } from './errors';
 import { checkNumber, checkOptions, checkSeed, checkU32 } from './validate';
 
@@ -133,11 +133,6 @@ function outputArray<T extends Float32Array | Uint32Array>(out: unknown, n: numb
 
 type Kind = 'words' | 'uniform' | 'normal' | 'rademacher';
 
-interface Prepared<T> {
-  run(async: boolean): unknown;
-  result: T;
-}
-
 function prepare(kind: 'words', n: unknown, options: unknown): Prepared<Uint32Array>;
 function prepare(kind: Exclude<Kind, 'words'>, n: unknown, options: unknown): Prepared<Float32Array>;
 function prepare(kind: Kind, n: unknown, options: unknown): Prepared<Float32Array | Uint32Array> {
@@ -146,15 +141,15 @@ function prepare(kind: Kind, n: unknown, options: unknown): Prepared<Float32Arra
   const nat = native<RandomNative>();
   if (kind === 'words') {
     const out = outputArray(opts.out, count, 'Uint32Array', (m) => new Uint32Array(m));
-    return { run: (async) => nat.randomWords(s.seed, s.sub, s.tag, s.offset, out, async), result: out };
+    return { run: (async) => nat.randomWords(s.seed, s.sub, s.tag, s.offset, out, async), result: () => out };
   }
   const out = outputArray(opts.out, count, 'Float32Array', (m) => new Float32Array(m));
   if (kind === 'uniform') {
-    return { run: (async) => nat.randomUniform(s.seed, s.sub, s.tag, s.offset, out, async), result: out };
+    return { run: (async) => nat.randomUniform(s.seed, s.sub, s.tag, s.offset, out, async), result: () => out };
   }
   const scale = checkScale(opts.scale);
   const fill = kind === 'normal' ? nat.randomNormal : nat.randomRademacher;
-  return { run: (async) => fill(s.seed, s.sub, s.tag, s.offset, scale, out, async), result: out };
+  return { run: (async) => fill(s.seed, s.sub, s.tag, s.offset, scale, out, async), result: () => out };
 }
 
 function checkWords(value: unknown, name: string, length: number): Uint32Array {
@@ -168,6 +163,11 @@ function checkWords(value: unknown, name: string, length: number): Uint32Array {
   if (value instanceof Uint32Array) return value;
   return Uint32Array.from(words, (w, i) => checkU32(w, `${name}[${i}]`));
 }
+
+const wordsOp = defineOp('words', (n: number, options: WordStreamOptions) => prepare('words', n, options));
+const uniformOp = defineOp('uniform', (n: number, options: FloatStreamOptions) => prepare('uniform', n, options));
+const normalOp = defineOp('normal', (n: number, options: ScaledStreamOptions) => prepare('normal', n, options));
+const rademacherOp = defineOp('rademacher', (n: number, options: ScaledStreamOptions) => prepare('rademacher', n, options));
 
 /**
  * One Philox4x32-10 block (Random123): the four output words for a 4-word
@@ -188,18 +188,13 @@ function philox(counter: number[] | Uint32Array, key: number[] | Uint32Array): U
  * @throws FrugalError E_DTYPE, E_RANGE (n, seed, sub, tag, offset out of range), E_SHAPE (out of the wrong length).
  * @example const w = random.words(8, { seed: 42n, sub: 3, tag: random.tags.gradientMask });
  */
-function words(n: number, options: WordStreamOptions): Uint32Array {
-  const p = prepare('words', n, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+const words = wordsOp.sync;
 
-/** {@link words} on a worker thread; the output stays referenced until it settles. */
-async function wordsAsync(n: number, options: WordStreamOptions): Promise<Uint32Array> {
-  const p = prepare('words', n, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link words} on a worker thread; the output stays referenced until it settles.
+ * @throws FrugalError as {@link words} (the promise rejects).
+ */
+const wordsAsync = wordsOp.async;
 
 /**
  * Uniform values in [0, 1): u = (w >> 8)·2^-24 for each word w of the stream
@@ -207,18 +202,13 @@ async function wordsAsync(n: number, options: WordStreamOptions): Promise<Uint32
  * @throws FrugalError as {@link words}.
  * @example const u = random.uniform(1000, { seed: 7 });
  */
-function uniform(n: number, options: FloatStreamOptions): Float32Array {
-  const p = prepare('uniform', n, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+const uniform = uniformOp.sync;
 
-/** {@link uniform} on a worker thread; the output stays referenced until it settles. */
-async function uniformAsync(n: number, options: FloatStreamOptions): Promise<Float32Array> {
-  const p = prepare('uniform', n, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link uniform} on a worker thread; the output stays referenced until it settles.
+ * @throws FrugalError as {@link uniform} (the promise rejects).
+ */
+const uniformAsync = uniformOp.async;
 
 /**
  * Standard normal values (times `scale`, default 1) by Box–Muller on word
@@ -228,18 +218,13 @@ async function uniformAsync(n: number, options: FloatStreamOptions): Promise<Flo
  * @throws FrugalError as {@link words}; E_RANGE for a non-finite scale.
  * @example const w = random.normal(d * H, { seed, sub: layer, tag: random.tags.projection, scale: 1 / Math.sqrt(d) });
  */
-function normal(n: number, options: ScaledStreamOptions): Float32Array {
-  const p = prepare('normal', n, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+const normal = normalOp.sync;
 
-/** {@link normal} on a worker thread; the output stays referenced until it settles. */
-async function normalAsync(n: number, options: ScaledStreamOptions): Promise<Float32Array> {
-  const p = prepare('normal', n, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link normal} on a worker thread; the output stays referenced until it settles.
+ * @throws FrugalError as {@link normal} (the promise rejects).
+ */
+const normalAsync = normalOp.async;
 
 /**
  * Random signs: +scale where the stream word is below 2^31, else −scale
@@ -247,18 +232,13 @@ async function normalAsync(n: number, options: ScaledStreamOptions): Promise<Flo
  * @throws FrugalError as {@link normal}.
  * @example const s = random.rademacher(256, { seed: 1n, tag: random.tags.projection });
  */
-function rademacher(n: number, options: ScaledStreamOptions): Float32Array {
-  const p = prepare('rademacher', n, options);
-  callNative(() => p.run(false));
-  return p.result;
-}
+const rademacher = rademacherOp.sync;
 
-/** {@link rademacher} on a worker thread; the output stays referenced until it settles. */
-async function rademacherAsync(n: number, options: ScaledStreamOptions): Promise<Float32Array> {
-  const p = prepare('rademacher', n, options);
-  await callNativeAsync(() => p.run(true) as Promise<unknown>);
-  return p.result;
-}
+/**
+ * {@link rademacher} on a worker thread; the output stays referenced until it settles.
+ * @throws FrugalError as {@link rademacher} (the promise rejects).
+ */
+const rademacherAsync = rademacherOp.async;
 
 /**
  * Counter-based random streams v1 (Philox4x32-10). A stream is named by

@@ -13,15 +13,21 @@ export interface DeviceBuffer {
   readonly length: number;
 }
 
+/** Memory as the addon takes it: host floats or a device buffer. */
+export type Memory = Float32Array | DeviceBuffer;
+
 interface CoreNative {
   cudaAlloc(length: number): DeviceBuffer;
-  cudaCopy(dst: Float32Array | DeviceBuffer, src: Float32Array | DeviceBuffer): void;
+  cudaCopy(dst: Memory, src: Memory): void;
 }
 
 /** Largest element count of one tensor (the addon indexes with 64-bit integers; JS arrays stop here). */
 export const MAX_ELEMENTS = 2 ** 32 - 1;
 
-/** Checks a shape (non-negative safe integers) and returns its element count. */
+/**
+ * Checks a shape (non-negative safe integers) and returns its element count.
+ * @throws FrugalError E_SHAPE (not an array, more than 6 dimensions, a bad dimension), E_RANGE (more than {@link MAX_ELEMENTS} elements).
+ */
 export function checkShape(shape: unknown, name = 'shape'): number {
   if (!Array.isArray(shape)) throw new FrugalError('E_SHAPE', `${name}: expected an array of dimensions, got ${describe(shape)}`);
   if (shape.length > 6) throw new FrugalError('E_SHAPE', `${name}: expected at most 6 dimensions, got ${shape.length}`);
@@ -62,6 +68,7 @@ export class Tensor {
   /**
    * Wraps `data` with `shape`. A Float32Array is used as is (shared, not copied);
    * a number[] is converted and must hold only finite numbers.
+   * @throws FrugalError E_SHAPE (bad shape, or data of another length), E_DTYPE (not a Float32Array or number[], a non-finite entry), E_RANGE (too many elements).
    * @example Tensor.from([1, 2, 3, 4, 5, 6], [2, 3])
    */
   static from(data: Float32Array | number[], shape: number[]): Tensor {
@@ -95,6 +102,7 @@ export class Tensor {
   /**
    * The host data (zero copy). Throws E_DEVICE for a CUDA tensor, and E_SHAPE if
    * the Float32Array was detached (transferred) after the tensor was made.
+   * @throws FrugalError E_DEVICE (a CUDA tensor), E_SHAPE (detached buffer).
    */
   get data(): Float32Array {
     if (!this.host) throw new FrugalError('E_DEVICE', `tensor.data: the tensor is on '${this.device}'; call .to('cpu') first`);
@@ -105,11 +113,14 @@ export class Tensor {
   }
 
   /** @internal The memory as the addon takes it: a Float32Array or a device buffer. */
-  get memory(): Float32Array | DeviceBuffer {
+  get memory(): Memory {
     return this.deviceBuffer ?? this.data;
   }
 
-  /** A copy of this tensor on `device` (this tensor itself if it is already there). */
+  /**
+   * A copy of this tensor on `device` (this tensor itself if it is already there).
+   * @throws FrugalError E_RANGE (unknown device), E_DEVICE (no CUDA device or backend), E_NATIVE (a failed copy).
+   */
   to(device: DeviceName): Tensor {
     checkEnum(device, 'device', ['cpu', 'cuda'] as const);
     if (device === this.device) return this;
@@ -129,7 +140,10 @@ export class Tensor {
     }
   }
 
-  /** The same memory seen with another shape of equal size. */
+  /**
+   * The same memory seen with another shape of equal size.
+   * @throws FrugalError E_SHAPE (bad shape or another element count), E_RANGE (too many elements).
+   */
   reshape(shape: number[]): Tensor {
     const size = checkShape(shape);
     if (size !== this.size) throw new FrugalError('E_SHAPE', `shape: ${shapeText(shape)} has ${size} elements, the tensor has ${this.size}`);
@@ -137,19 +151,28 @@ export class Tensor {
   }
 }
 
-/** A zero-filled tensor. */
+/**
+ * A zero-filled tensor.
+ * @throws FrugalError as {@link checkShape}; as {@link Tensor.to} for a device other than 'cpu'.
+ */
 export function zeros(shape: number[], device: DeviceName = 'cpu'): Tensor {
   const t = Tensor.from(new Float32Array(checkShape(shape)), shape);
   return device === 'cpu' ? t : t.to(device);
 }
 
-/** Checks that `value` is a Tensor; returns it. */
+/**
+ * Checks that `value` is a Tensor; returns it.
+ * @throws FrugalError E_DTYPE (not a Tensor).
+ */
 export function checkTensor(value: unknown, name: string): Tensor {
   if (!(value instanceof Tensor)) throw new FrugalError('E_DTYPE', `${name}: expected a Tensor, got ${describe(value)}`);
   return value;
 }
 
-/** Checks a tensor's rank and, where given (not -1), its dimensions. */
+/**
+ * Checks a tensor's rank and, where given (not -1), its dimensions.
+ * @throws FrugalError E_SHAPE (another rank or dimension).
+ */
 export function checkDims(t: Tensor, name: string, want: readonly number[]): void {
   const ok = t.shape.length === want.length && want.every((d, i) => d === -1 || d === t.shape[i]);
   if (!ok) {
@@ -158,7 +181,10 @@ export function checkDims(t: Tensor, name: string, want: readonly number[]): voi
   }
 }
 
-/** Checks that all given tensors share one device; returns it. */
+/**
+ * Checks that all given tensors share one device; returns it.
+ * @throws FrugalError E_DEVICE (tensors on different devices).
+ */
 export function commonDevice(tensors: Array<[Tensor | undefined, string]>): DeviceName {
   let device: DeviceName | undefined;
   let first = '';
@@ -172,4 +198,19 @@ export function commonDevice(tensors: Array<[Tensor | undefined, string]>): Devi
     }
   }
   return device ?? 'cpu';
+}
+
+/**
+ * @internal The caller's `out` tensor after checks (shape, device), or a new zero
+ * tensor when none is given. Shared by the op families.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (another shape), E_DEVICE (another device).
+ */
+export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName): Tensor {
+  if (out === undefined) return zeros(shape.slice(), device);
+  const t = checkTensor(out, name);
+  checkDims(t, name, shape);
+  if (t.device !== device) {
+    throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like the inputs, got one on '${t.device}'`);
+  }
+  return t;
 }

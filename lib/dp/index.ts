@@ -3,21 +3,19 @@
 // run natively on the CPU or CUDA; the RDP accountant is plain TypeScript (rdp.ts).
 import { randomBytes } from 'node:crypto';
 import { native } from '../binding';
-import { runAsync as later, runSync as sync, type Prepared } from '../call';
+import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
-import { Tensor, checkTensor, commonDevice, type DeviceBuffer } from '../tensor';
+import { Tensor, checkTensor, commonDevice, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
-type Mem = Float32Array | DeviceBuffer;
-
 interface DpNative {
   dpChooseNormMethod(T: number, din: number, dout: number): number;
-  dpLinearGradNorms(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, method: number, weight: Mem, bias: Mem | null, perSample: Mem | null, async: boolean): unknown;
-  dpClipFactors(norms: Mem, B: number, C: number, rule: number, factors: Mem, async: boolean): unknown;
-  dpClippedLinearGrad(A: Mem, G: Mem, B: number, T: number, din: number, dout: number, factors: Mem, weight: Mem, bias: Mem | null, perSample: Mem | null, async: boolean): unknown;
-  dpClipRows(rows: Mem, B: number, p: number, C: number, rule: number, sum: Mem, factors: Mem, async: boolean): unknown;
-  dpAddNoise(t: Mem, n: number, std: number, seed: bigint, step: number, offset: number, secure: boolean, async: boolean): unknown;
+  dpLinearGradNorms(A: Memory, G: Memory, B: number, T: number, din: number, dout: number, method: number, weight: Memory, bias: Memory | null, perSample: Memory | null, async: boolean): unknown;
+  dpClipFactors(norms: Memory, B: number, C: number, rule: number, factors: Memory, async: boolean): unknown;
+  dpClippedLinearGrad(A: Memory, G: Memory, B: number, T: number, din: number, dout: number, factors: Memory, weight: Memory, bias: Memory | null, perSample: Memory | null, async: boolean): unknown;
+  dpClipRows(rows: Memory, B: number, p: number, C: number, rule: number, sum: Memory, factors: Memory, async: boolean): unknown;
+  dpAddNoise(t: Memory, n: number, std: number, seed: bigint, step: number, offset: number, secure: boolean, async: boolean): unknown;
 }
 
 const nat = () => native<DpNative>();
@@ -261,6 +259,7 @@ function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
 /**
  * The norm method 'auto' resolves to for samples of T tokens through a din → dout layer:
  * 'gram' when T²(din + dout) ≤ T·din·dout, else 'materialize'.
+ * @throws FrugalError E_DTYPE (not a number), E_RANGE (not an integer in [0, 2^40]).
  * @example dp.chooseNormMethod(512, 768, 768) // 'materialize'
  */
 export function chooseNormMethod(T: number, din: number, dout: number): 'gram' | 'materialize' {
@@ -270,34 +269,42 @@ export function chooseNormMethod(T: number, din: number, dout: number): 'gram' |
   return nat().dpChooseNormMethod(t, i, o) === 1 ? 'gram' : 'materialize';
 }
 
+const linearGradNormsOp = defineOp('linearGradNorms', prepareNorms);
+
 /**
  * Per-sample squared gradient norms of a linear layer y = A·Wᵀ + b from its inputs A
  * [B, T, din] (or [B, din]) and output gradients G [B, T, dout] (or [B, dout]), without
  * forming per-sample gradients unless `method: 'materialize'` (or 'auto' finds it cheaper).
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_SHAPE (A and G not matching
+ *   [B, T, din] / [B, T, dout], keepPerSample not [B, dout, din]), E_RANGE (unknown method),
+ *   E_CONFIG (keepPerSample with method 'gram'), E_DEVICE (tensors on different devices).
  * @example const { weight, bias } = dp.linearGradNorms(A, G, { bias: true });
  */
-export function linearGradNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): LinearGradNorms {
-  return sync(prepareNorms(A, G, options));
-}
-/** {@link linearGradNorms} on a worker thread. */
-export function linearGradNormsAsync(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Promise<LinearGradNorms> {
-  return later(prepareNorms(A, G, options));
-}
+export const linearGradNorms = linearGradNormsOp.sync;
+/**
+ * {@link linearGradNorms} on a worker thread.
+ * @throws FrugalError as {@link linearGradNorms} (the promise rejects).
+ */
+export const linearGradNormsAsync = linearGradNormsOp.async;
+
+const clipFactorsOp = defineOp('clipFactors', prepareFactors);
 
 /**
  * Clip factors from per-sample L2 norms (summed over all of a sample's parameters,
  * see {@link sampleNorms}): 'abadi' min(1, C/(n + 1e-6)) or 'automatic' C/(n + 0.01).
+ * @throws FrugalError E_DTYPE (norms not a Float32Array, number[] or Tensor), E_SHAPE (norms not [B]),
+ *   E_RANGE (C, unknown rule).
  */
-export function clipFactors(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Float32Array {
-  return sync(prepareFactors(norms, C, options));
-}
-/** {@link clipFactors} on a worker thread. */
-export function clipFactorsAsync(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Promise<Float32Array> {
-  return later(prepareFactors(norms, C, options));
-}
+export const clipFactors = clipFactorsOp.sync;
+/**
+ * {@link clipFactors} on a worker thread.
+ * @throws FrugalError as {@link clipFactors} (the promise rejects).
+ */
+export const clipFactorsAsync = clipFactorsOp.async;
 
 /**
  * Per-sample L2 norms over several parameter groups: √(Σ_groups squared[i]).
+ * @throws FrugalError E_CONFIG (no arguments), E_DTYPE (not a Float32Array), E_SHAPE (lengths differ).
  * @example dp.sampleNorms(n1.weight, n1.bias!, n2.weight)
  */
 export function sampleNorms(...squared: Float32Array[]): Float32Array {
@@ -316,54 +323,52 @@ export function sampleNorms(...squared: Float32Array[]): Float32Array {
   return out;
 }
 
+const clippedLinearGradOp = defineOp('clippedLinearGrad', prepareClipped);
+
 /**
  * The clipped sum Σᵢ cᵢ GᵢᵀAᵢ ([dout, din]) and, with `bias`, Σᵢ cᵢ Σ_t g_it ([dout]), as one
  * weighted GEMM over all B·T rows (never one gradient per sample). Outputs are on A's device.
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_SHAPE (A and G not matching, factors
+ *   not [B], perSample not [B, dout, din]), E_DEVICE (tensors on different devices).
  */
-export function clippedLinearGrad(
-  A: Tensor,
-  G: Tensor,
-  factors: Float32Array | number[] | Tensor,
-  options?: ClippedLinearGradOptions,
-): { weight: Tensor; bias?: Tensor } {
-  return sync(prepareClipped(A, G, factors, options));
-}
-/** {@link clippedLinearGrad} on a worker thread. */
-export function clippedLinearGradAsync(
-  A: Tensor,
-  G: Tensor,
-  factors: Float32Array | number[] | Tensor,
-  options?: ClippedLinearGradOptions,
-): Promise<{ weight: Tensor; bias?: Tensor }> {
-  return later(prepareClipped(A, G, factors, options));
-}
+export const clippedLinearGrad = clippedLinearGradOp.sync;
+/**
+ * {@link clippedLinearGrad} on a worker thread.
+ * @throws FrugalError as {@link clippedLinearGrad} (the promise rejects).
+ */
+export const clippedLinearGradAsync = clippedLinearGradOp.async;
+
+const clipRowsOp = defineOp('clipRows', prepareRows);
 
 /**
  * Clips per-sample vectors rows [B, p] (e.g. SLaSh's per-sample ∂z) to norm C and sums
  * them: sum [p] = Σᵢ cᵢ rowᵢ, with the factors.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (rows not [B, p]), E_RANGE (C, unknown rule).
  */
-export function clipRows(rows: Tensor, C: number, options?: ClipOptions): { sum: Tensor; factors: Float32Array } {
-  return sync(prepareRows(rows, C, options));
-}
-/** {@link clipRows} on a worker thread. */
-export function clipRowsAsync(rows: Tensor, C: number, options?: ClipOptions): Promise<{ sum: Tensor; factors: Float32Array }> {
-  return later(prepareRows(rows, C, options));
-}
+export const clipRows = clipRowsOp.sync;
+/**
+ * {@link clipRows} on a worker thread.
+ * @throws FrugalError as {@link clipRows} (the promise rejects).
+ */
+export const clipRowsAsync = clipRowsOp.async;
+
+const addNoiseOp = defineOp('addNoise', prepareNoise);
 
 /**
  * Adds N(0, std²) noise to `t` in place and returns it. Seeded: t[e] takes element
  * offset + e of stream (seed, sub = step, tag 3). Secure: a fresh seed from the OS CSPRNG (never exposed),
  * and each value is (z₄ₑ + z₄ₑ₊₁ + z₄ₑ₊₂ + z₄ₑ₊₃)/2 from four consecutive elements of the
  * stream, still N(0, 1), so no single Box–Muller output can be read back.
+ * @throws FrugalError E_DTYPE (not a Tensor, bad option type), E_RANGE (std, step, offset, seed out of
+ *   range), E_CONFIG (no options, neither or both of seed and secure).
  * @example dp.addNoise(grad, { std: sigma * C, seed: 42, step })
  */
-export function addNoise(t: Tensor, options: NoiseOptions): Tensor {
-  return sync(prepareNoise(t, options));
-}
-/** {@link addNoise} on a worker thread. */
-export function addNoiseAsync(t: Tensor, options: NoiseOptions): Promise<Tensor> {
-  return later(prepareNoise(t, options));
-}
+export const addNoise = addNoiseOp.sync;
+/**
+ * {@link addNoise} on a worker thread.
+ * @throws FrugalError as {@link addNoise} (the promise rejects).
+ */
+export const addNoiseAsync = addNoiseOp.async;
 
 /** Differential privacy: per-sample clipping kernels, noise and the RDP accountant. */
 export const dp = {

@@ -4,24 +4,21 @@
 // LN(a·Woᵀ + c + h + shift) forward and backward, the inference fold, and the
 // prompt-token ops of JR-WARP on packed batches. CPU (AVX2 / AVX-512) or CUDA.
 import { native } from '../binding';
-import { runAsync, runSync, type Prepared } from '../call';
+import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
-import { outputTensor } from '../layer_norm';
-import { Tensor, checkDims, checkTensor, commonDevice, zeros, type DeviceBuffer, type DeviceName } from '../tensor';
+import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, shapeText } from '../validate';
 
-type Mem = Float32Array | DeviceBuffer;
-
 interface SlashNative {
-  slashProject(z: Mem, shifts: Mem, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
-  slashProjectBackward(g: Mem, dz: Mem, batch: number, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
-  slashOutputBlock(a: Mem, Wo: Mem, c: Mem, h: Mem, shift: Mem | null, gamma: Mem, beta: Mem, y: Mem, mean: Mem, rstd: Mem,
+  slashProject(z: Memory, shifts: Memory, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
+  slashProjectBackward(g: Memory, dz: Memory, batch: number, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
+  slashOutputBlock(a: Memory, Wo: Memory, c: Memory, h: Memory, shift: Memory | null, gamma: Memory, beta: Memory, y: Memory, mean: Memory, rstd: Memory,
     rows: number, inner: number, hidden: number, eps: number, async: boolean): unknown;
-  slashOutputBlockBackward(a: Mem, Wo: Mem, c: Mem, h: Mem, shift: Mem | null, gamma: Mem, beta: Mem, dy: Mem, y: Mem | null,
-    mean: Mem, rstd: Mem, rows: number, inner: number, hidden: number, eps: number, dh: Mem, dc: Mem, dshift: Mem,
-    dgamma: Mem, dbeta: Mem, perSample: Mem | null, tokensPerSample: number, da: Mem | null, dWo: Mem | null, async: boolean): unknown;
-  slashFoldShift(c: Mem, shift: Mem, out: Mem, hidden: number, async: boolean): unknown;
-  slashPrompt(op: number, offsets: Int32Array, hidden: number, x: Mem, prompt: Mem | null, out: Mem | null, dprompt: Mem | null, async: boolean): unknown;
+  slashOutputBlockBackward(a: Memory, Wo: Memory, c: Memory, h: Memory, shift: Memory | null, gamma: Memory, beta: Memory, dy: Memory, y: Memory | null,
+    mean: Memory, rstd: Memory, rows: number, inner: number, hidden: number, eps: number, dh: Memory, dc: Memory, dshift: Memory,
+    dgamma: Memory, dbeta: Memory, perSample: Memory | null, tokensPerSample: number, da: Memory | null, dWo: Memory | null, async: boolean): unknown;
+  slashFoldShift(c: Memory, shift: Memory, out: Memory, hidden: number, async: boolean): unknown;
+  slashPrompt(op: number, offsets: Int32Array, hidden: number, x: Memory, prompt: Memory | null, out: Memory | null, dprompt: Memory | null, async: boolean): unknown;
 }
 
 const nat = () => native<SlashNative>();
@@ -66,7 +63,7 @@ function checkDist(value: unknown, name: string): ProjectionDist {
   return value === undefined ? 'normal' : checkEnum(value, name, DISTS);
 }
 
-function prepareProject(options: unknown): Prepared<Tensor> {
+function prepareProject(options: ProjectOptions): Prepared<Tensor> {
   const o = checkOptions<ProjectOptions>(options, 'options');
   const z = checkTensor(o.z, 'options.z');
   if (z.shape.length !== 1 || z.size < 1) throw new FrugalError('E_SHAPE', `options.z: expected shape [d] with d >= 1, got ${shapeText(z.shape)}`);
@@ -81,7 +78,7 @@ function prepareProject(options: unknown): Prepared<Tensor> {
   };
 }
 
-function prepareProjectBackward(options: unknown): Prepared<Tensor> {
+function prepareProjectBackward(options: ProjectBackwardOptions): Prepared<Tensor> {
   const o = checkOptions<ProjectBackwardOptions>(options, 'options');
   const g = checkTensor(o.g, 'options.g');
   const rank = g.shape.length;
@@ -100,6 +97,8 @@ function prepareProjectBackward(options: unknown): Prepared<Tensor> {
   };
 }
 
+const projectOp = defineOp('project', prepareProject);
+
 /**
  * The shifts of every layer in one call: shifts[l] = z·W_l, W_l [d, H] with
  * entries N(0, 1/d) (or ±1/√d) from random streams v1 (seed, sub = l, tag 1).
@@ -108,14 +107,15 @@ function prepareProjectBackward(options: unknown): Prepared<Tensor> {
  * @throws FrugalError E_DTYPE, E_SHAPE (z not [d]), E_RANGE (layers, hidden, seed, dist).
  * @example const shifts = slash.project({ z, layers: 24, hidden: 1024, seed: 7 });
  */
-export function project(options: ProjectOptions): Tensor {
-  return runSync(prepareProject(options));
-}
+export const project = projectOp.sync;
 
-/** {@link project} on a worker thread. */
-export function projectAsync(options: ProjectOptions): Promise<Tensor> {
-  return runAsync(prepareProject(options));
-}
+/**
+ * {@link project} on a worker thread.
+ * @throws FrugalError as {@link project} (the promise rejects).
+ */
+export const projectAsync = projectOp.async;
+
+const projectBackwardOp = defineOp('projectBackward', prepareProjectBackward);
 
 /**
  * ∂z = Σ_l g_l·W_lᵀ for g [L, H]; for g [B, L, H] the per-sample ∂z [B, d] (what
@@ -123,14 +123,13 @@ export function projectAsync(options: ProjectOptions): Promise<Tensor> {
  * @throws FrugalError E_SHAPE (g not [L, H] or [B, L, H]), E_RANGE (dim, seed, dist).
  * @example const dz = slash.projectBackward({ g, dim: 1024, seed: 7 });
  */
-export function projectBackward(options: ProjectBackwardOptions): Tensor {
-  return runSync(prepareProjectBackward(options));
-}
+export const projectBackward = projectBackwardOp.sync;
 
-/** {@link projectBackward} on a worker thread. */
-export function projectBackwardAsync(options: ProjectBackwardOptions): Promise<Tensor> {
-  return runAsync(prepareProjectBackward(options));
-}
+/**
+ * {@link projectBackward} on a worker thread.
+ * @throws FrugalError as {@link projectBackward} (the promise rejects).
+ */
+export const projectBackwardAsync = projectBackwardOp.async;
 
 // ---- fused output block ----------------------------------------------------------
 
@@ -235,7 +234,7 @@ function checkBlock(o: Partial<OutputBlockInputs>): BlockShape {
   return { rows: lead.reduce((x, y) => x * y, 1), inner, hidden, lead, device, eps, shift };
 }
 
-function prepareOutputBlock(options: unknown): Prepared<OutputBlockResult> {
+function prepareOutputBlock(options: OutputBlockInputs): Prepared<OutputBlockResult> {
   const o = checkOptions<OutputBlockInputs>(options, 'options');
   const s = checkBlock(o);
   const y = zeros([...s.lead, s.hidden], s.device);
@@ -248,7 +247,7 @@ function prepareOutputBlock(options: unknown): Prepared<OutputBlockResult> {
   };
 }
 
-function prepareOutputBlockBackward(options: unknown): Prepared<OutputBlockGrads> {
+function prepareOutputBlockBackward(options: OutputBlockBackwardInputs): Prepared<OutputBlockGrads> {
   const o = checkOptions<OutputBlockBackwardInputs>(options, 'options');
   const s = checkBlock(o);
   const rowShape = [...s.lead, s.hidden];
@@ -290,6 +289,8 @@ function prepareOutputBlockBackward(options: unknown): Prepared<OutputBlockGrads
   };
 }
 
+const outputBlockOp = defineOp('outputBlock', prepareOutputBlock);
+
 /**
  * The fused output block of a SLaSh layer: pre = a·Woᵀ + c + h + shift, then
  * LayerNorm over H: one GEMM whose epilogue adds bias and residual, then one pass
@@ -297,14 +298,15 @@ function prepareOutputBlockBackward(options: unknown): Prepared<OutputBlockGrads
  * @throws FrugalError E_DTYPE, E_SHAPE (Wo not [H, F], h not a's rows × H, vectors not [H]), E_RANGE (eps), E_DEVICE.
  * @example const { y, mean, rstd } = slash.outputBlock({ a, Wo, c, h, shift: shifts_l, gamma, beta });
  */
-export function outputBlock(options: OutputBlockInputs): OutputBlockResult {
-  return runSync(prepareOutputBlock(options));
-}
+export const outputBlock = outputBlockOp.sync;
 
-/** {@link outputBlock} on a worker thread. */
-export function outputBlockAsync(options: OutputBlockInputs): Promise<OutputBlockResult> {
-  return runAsync(prepareOutputBlock(options));
-}
+/**
+ * {@link outputBlock} on a worker thread.
+ * @throws FrugalError as {@link outputBlock} (the promise rejects).
+ */
+export const outputBlockAsync = outputBlockOp.async;
+
+const outputBlockBackwardOp = defineOp('outputBlockBackward', prepareOutputBlockBackward);
 
 /**
  * Backward of {@link outputBlock}. Pass the forward's inputs, dy, and its saved
@@ -315,16 +317,15 @@ export function outputBlockAsync(options: OutputBlockInputs): Promise<OutputBloc
  * const fwd = slash.outputBlock(block);
  * const g = slash.outputBlockBackward({ ...block, ...fwd, dy, tokensPerSample: T });
  */
-export function outputBlockBackward(options: OutputBlockBackwardInputs): OutputBlockGrads {
-  return runSync(prepareOutputBlockBackward(options));
-}
+export const outputBlockBackward = outputBlockBackwardOp.sync;
 
-/** {@link outputBlockBackward} on a worker thread. */
-export function outputBlockBackwardAsync(options: OutputBlockBackwardInputs): Promise<OutputBlockGrads> {
-  return runAsync(prepareOutputBlockBackward(options));
-}
+/**
+ * {@link outputBlockBackward} on a worker thread.
+ * @throws FrugalError as {@link outputBlockBackward} (the promise rejects).
+ */
+export const outputBlockBackwardAsync = outputBlockBackwardOp.async;
 
-function prepareFold(c: unknown, shift: unknown): Prepared<Tensor> {
+function prepareFold(c: Tensor, shift: Tensor): Prepared<Tensor> {
   const tc = checkTensor(c, 'c');
   const ts = checkTensor(shift, 'shift');
   checkDims(ts, 'shift', tc.shape);
@@ -332,20 +333,22 @@ function prepareFold(c: unknown, shift: unknown): Prepared<Tensor> {
   return { run: (async) => nat().slashFoldShift(tc.memory, ts.memory, out.memory, tc.size, async), result: () => out };
 }
 
+const foldShiftOp = defineOp('foldShift', prepareFold);
+
 /**
  * Inference: c + shift, so the layer's output block is a plain linear layer with
  * the folded bias (and the shift costs nothing at serving time). Works on [H] or
  * on all layers at once ([L, H] biases and shifts).
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (shift not shaped like c), E_DEVICE.
  * @example const folded = slash.foldShift(c, shifts_l);
  */
-export function foldShift(c: Tensor, shift: Tensor): Tensor {
-  return runSync(prepareFold(c, shift));
-}
+export const foldShift = foldShiftOp.sync;
 
-/** {@link foldShift} on a worker thread. */
-export function foldShiftAsync(c: Tensor, shift: Tensor): Promise<Tensor> {
-  return runAsync(prepareFold(c, shift));
-}
+/**
+ * {@link foldShift} on a worker thread.
+ * @throws FrugalError as {@link foldShift} (the promise rejects).
+ */
+export const foldShiftAsync = foldShiftOp.async;
 
 // ---- JR-WARP prompt ops on packed batches ------------------------------------------
 
@@ -384,7 +387,7 @@ export interface PromptInsertResult {
   offsets: Int32Array;
 }
 
-function preparePromptInsert(x: unknown, prompt: unknown, offsets: unknown): Prepared<PromptInsertResult> {
+function preparePromptInsert(x: Tensor, prompt: Tensor, offsets: Offsets): Prepared<PromptInsertResult> {
   const { t, total, hidden } = packed(x, 'x');
   const p = checkTensor(prompt, 'prompt');
   checkDims(p, 'prompt', [hidden]);
@@ -395,21 +398,24 @@ function preparePromptInsert(x: unknown, prompt: unknown, offsets: unknown): Pre
   return { run: (async) => nat().slashPrompt(0, off, hidden, t.memory, p.memory, out.memory, null, async), result: () => ({ out, offsets: shifted }) };
 }
 
+const promptInsertOp = defineOp('promptInsert', preparePromptInsert);
+
 /**
  * JR-WARP's first step: prepend the prompt token (z·W_1, i.e. shifts[0]) to every
  * sample of a packed batch x [total, H] with offsets [B + 1].
+ * @throws FrugalError E_DTYPE (not a Tensor, offsets not an Int32Array or number[]), E_SHAPE (x not
+ *   [total, H], prompt not [H], offsets not from 0 to total, decreasing), E_DEVICE.
  * @example const { out, offsets: withPrompt } = slash.promptInsert(x, shifts0, offsets);
  */
-export function promptInsert(x: Tensor, prompt: Tensor, offsets: Offsets): PromptInsertResult {
-  return runSync(preparePromptInsert(x, prompt, offsets));
-}
+export const promptInsert = promptInsertOp.sync;
 
-/** {@link promptInsert} on a worker thread. */
-export function promptInsertAsync(x: Tensor, prompt: Tensor, offsets: Offsets): Promise<PromptInsertResult> {
-  return runAsync(preparePromptInsert(x, prompt, offsets));
-}
+/**
+ * {@link promptInsert} on a worker thread.
+ * @throws FrugalError as {@link promptInsert} (the promise rejects).
+ */
+export const promptInsertAsync = promptInsertOp.async;
 
-function preparePromptInsertBackward(dout: unknown, offsets: unknown): Prepared<{ dx: Tensor; dPrompt: Tensor }> {
+function preparePromptInsertBackward(dout: Tensor, offsets: Offsets): Prepared<{ dx: Tensor; dPrompt: Tensor }> {
   const { t, total, hidden } = packed(dout, 'dout');
   const samples = offsets instanceof Int32Array || Array.isArray(offsets) ? offsets.length - 1 : 0;
   const off = checkOffsets(offsets, 'offsets', total - samples, false);
@@ -418,20 +424,22 @@ function preparePromptInsertBackward(dout: unknown, offsets: unknown): Prepared<
   return { run: (async) => nat().slashPrompt(1, off, hidden, t.memory, null, dx.memory, dPrompt.memory, async), result: () => ({ dx, dPrompt }) };
 }
 
+const promptInsertBackwardOp = defineOp('promptInsertBackward', preparePromptInsertBackward);
+
 /**
  * Backward of {@link promptInsert}: given dout [total + B, H] and the original
  * offsets, dx [total, H] without the prompt rows and dPrompt = Σ_b prompt-row gradients.
+ * @throws FrugalError E_DTYPE, E_SHAPE (dout not [total + B, H], offsets not from 0 to total).
  */
-export function promptInsertBackward(dout: Tensor, offsets: Offsets): { dx: Tensor; dPrompt: Tensor } {
-  return runSync(preparePromptInsertBackward(dout, offsets));
-}
+export const promptInsertBackward = promptInsertBackwardOp.sync;
 
-/** {@link promptInsertBackward} on a worker thread. */
-export function promptInsertBackwardAsync(dout: Tensor, offsets: Offsets): Promise<{ dx: Tensor; dPrompt: Tensor }> {
-  return runAsync(preparePromptInsertBackward(dout, offsets));
-}
+/**
+ * {@link promptInsertBackward} on a worker thread.
+ * @throws FrugalError as {@link promptInsertBackward} (the promise rejects).
+ */
+export const promptInsertBackwardAsync = promptInsertBackwardOp.async;
 
-function preparePromptAdd(x: unknown, prompt: unknown, offsets: unknown): Prepared<Tensor> {
+function preparePromptAdd(x: Tensor, prompt: Tensor, offsets: Offsets): Prepared<Tensor> {
   const { t, total, hidden } = packed(x, 'x');
   const p = checkTensor(prompt, 'prompt');
   checkDims(p, 'prompt', [hidden]);
@@ -440,33 +448,40 @@ function preparePromptAdd(x: unknown, prompt: unknown, offsets: unknown): Prepar
   return { run: (async) => nat().slashPrompt(2, off, hidden, t.memory, p.memory, null, null, async), result: () => t };
 }
 
+const promptAddOp = defineOp('promptAdd', preparePromptAdd);
+
 /**
  * JR-WARP at layer l ≥ 2: x[offsets[b]] += prompt (z·W_l) for every sample, in
  * place on the packed batch x (offsets of the batch with its prompt rows). Returns x.
  * Its backward is {@link promptAddBackward} (the rest of dx passes through).
+ * @throws FrugalError E_DTYPE, E_SHAPE (x not [total, H], prompt not [H], offsets not increasing from 0
+ *   to total), E_DEVICE.
  */
-export function promptAdd(x: Tensor, prompt: Tensor, offsets: Offsets): Tensor {
-  return runSync(preparePromptAdd(x, prompt, offsets));
-}
+export const promptAdd = promptAddOp.sync;
 
-/** {@link promptAdd} on a worker thread. */
-export function promptAddAsync(x: Tensor, prompt: Tensor, offsets: Offsets): Promise<Tensor> {
-  return runAsync(preparePromptAdd(x, prompt, offsets));
-}
+/**
+ * {@link promptAdd} on a worker thread.
+ * @throws FrugalError as {@link promptAdd} (the promise rejects).
+ */
+export const promptAddAsync = promptAddOp.async;
 
-function preparePromptAddBackward(dx: unknown, offsets: unknown): Prepared<Tensor> {
+function preparePromptAddBackward(dx: Tensor, offsets: Offsets): Prepared<Tensor> {
   const { t, total, hidden } = packed(dx, 'dx');
   const off = checkOffsets(offsets, 'offsets', total, true);
   const dPrompt = zeros([hidden], t.device);
   return { run: (async) => nat().slashPrompt(3, off, hidden, t.memory, null, null, dPrompt.memory, async), result: () => dPrompt };
 }
 
-/** Gradient of {@link promptAdd}'s prompt: Σ_b dx[offsets[b]] [H]. */
-export function promptAddBackward(dx: Tensor, offsets: Offsets): Tensor {
-  return runSync(preparePromptAddBackward(dx, offsets));
-}
+const promptAddBackwardOp = defineOp('promptAddBackward', preparePromptAddBackward);
 
-/** {@link promptAddBackward} on a worker thread. */
-export function promptAddBackwardAsync(dx: Tensor, offsets: Offsets): Promise<Tensor> {
-  return runAsync(preparePromptAddBackward(dx, offsets));
-}
+/**
+ * Gradient of {@link promptAdd}'s prompt: Σ_b dx[offsets[b]] [H].
+ * @throws FrugalError E_DTYPE, E_SHAPE (dx not [total, H], offsets not increasing from 0 to total).
+ */
+export const promptAddBackward = promptAddBackwardOp.sync;
+
+/**
+ * {@link promptAddBackward} on a worker thread.
+ * @throws FrugalError as {@link promptAddBackward} (the promise rejects).
+ */
+export const promptAddBackwardAsync = promptAddBackwardOp.async;

@@ -51,6 +51,10 @@ export class SharedLayerShift {
   perSampleGrad?: Tensor;
   private zValue: Tensor;
 
+  /**
+   * @throws FrugalError E_DTYPE (bad option types), E_RANGE (layers, hidden, dim, seed, dist, device),
+   *   E_SHAPE (z not [dim]), E_DEVICE (z cannot be moved to `device`).
+   */
   constructor(options: SharedLayerShiftOptions) {
     const o = checkOptions<SharedLayerShiftOptions>(options, 'options');
     this.layers = checkInt(o.layers, 'options.layers', 0);
@@ -69,7 +73,10 @@ export class SharedLayerShift {
     return this.zValue;
   }
 
-  /** Swaps in another task's z (serving many tasks over one backbone). */
+  /**
+   * Swaps in another task's z (serving many tasks over one backbone).
+   * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (not [dim]), E_DEVICE.
+   */
   setZ(z: Tensor): void {
     this.zValue = this.checkZ(checkTensor(z, 'z'), 'z');
   }
@@ -79,18 +86,29 @@ export class SharedLayerShift {
     return z.device === this.device ? z : z.to(this.device);
   }
 
+  // What project and projectBackward take for this module's z and its gradients g.
   private projection() {
-    return { layers: this.layers, hidden: this.hidden, seed: this.seed, dist: this.dist };
+    return { z: this.zValue, layers: this.layers, hidden: this.hidden, seed: this.seed, dist: this.dist };
   }
 
-  /** Every layer's shift: [L, H], row l = z·W_l. */
+  private projectionBackward(g: Tensor) {
+    return { g, dim: this.dim, seed: this.seed, dist: this.dist };
+  }
+
+  /**
+   * Every layer's shift: [L, H], row l = z·W_l.
+   * @throws FrugalError as {@link project}.
+   */
   shifts(): Tensor {
-    return project({ z: this.zValue, ...this.projection() });
+    return project(this.projection());
   }
 
-  /** {@link shifts} on a worker thread. */
+  /**
+   * {@link shifts} on a worker thread.
+   * @throws FrugalError as {@link project} (the promise rejects).
+   */
   shiftsAsync(): Promise<Tensor> {
-    return projectAsync({ z: this.zValue, ...this.projection() });
+    return projectAsync(this.projection());
   }
 
   private accumulate(dz: Tensor, perSample: boolean): Tensor {
@@ -112,17 +130,22 @@ export class SharedLayerShift {
    * dShiftPerSample [B, H] in layer order, adds per-sample ∂z to
    * {@link perSampleGrad} (what DP-SGD clips, e.g. `engine.step([{ rows: shift.perSampleGrad }])`).
    * Returns this call's ∂z ([dim] or [B, dim]).
+   * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (g not [L, H] or [B, L, H], per-layer tensors
+   *   not [B, H], another B than the accumulated per-sample gradient), E_DEVICE.
    */
   backward(g: Tensor | Tensor[]): Tensor {
     const t = this.gradient(g);
-    const dz = projectBackward({ g: t, dim: this.dim, seed: this.seed, dist: this.dist });
+    const dz = projectBackward(this.projectionBackward(t));
     return this.accumulate(dz, t.shape.length === 3);
   }
 
-  /** {@link backward} on a worker thread. */
+  /**
+   * {@link backward} on a worker thread.
+   * @throws FrugalError as {@link backward} (the promise rejects).
+   */
   async backwardAsync(g: Tensor | Tensor[]): Promise<Tensor> {
     const t = this.gradient(g);
-    const dz = await projectBackwardAsync({ g: t, dim: this.dim, seed: this.seed, dist: this.dist });
+    const dz = await projectBackwardAsync(this.projectionBackward(t));
     return this.accumulate(dz, t.shape.length === 3);
   }
 
@@ -162,6 +185,7 @@ export class SharedLayerShift {
    * Inference: each layer's output bias with its shift folded in (c_l + z·W_l),
    * so the served layer is a plain linear layer. Takes the biases as one [L, H]
    * tensor (returns one) or as L tensors of [H] (returns L).
+   * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (not [L, H] or L tensors of [H]), E_DEVICE.
    */
   foldInto(biases: Tensor | Tensor[]): Tensor | Tensor[] {
     const shifts = this.shifts();
@@ -208,7 +232,10 @@ export class ReparamPrompt extends SharedLayerShift {
   private current?: Tensor;
   private pending?: Float32Array;
 
-  /** Projects z once for this step's forward (all layers' prompt vectors). */
+  /**
+   * Projects z once for this step's forward (all layers' prompt vectors).
+   * @throws FrugalError as {@link project}.
+   */
   beginStep(): void {
     this.current = this.shifts();
     this.pending = new Float32Array(this.layers * this.hidden);
@@ -226,12 +253,18 @@ export class ReparamPrompt extends SharedLayerShift {
     for (let j = 0; j < this.hidden; j++) g[l * this.hidden + j] += host[j];
   }
 
-  /** Prepends the prompt token (layer 0's z·W) to every sample of x [total, H]. */
+  /**
+   * Prepends the prompt token (layer 0's z·W) to every sample of x [total, H].
+   * @throws FrugalError E_CONFIG (no {@link beginStep}), and as {@link promptInsert}.
+   */
   insert(x: Tensor, offsets: Offsets): PromptInsertResult {
     return promptInsert(x, this.row(0), offsets);
   }
 
-  /** Backward of {@link insert}: returns dx without the prompt rows; keeps their sum for ∂z. */
+  /**
+   * Backward of {@link insert}: returns dx without the prompt rows; keeps their sum for ∂z.
+   * @throws FrugalError E_CONFIG (no {@link beginStep}), and as {@link promptInsertBackward}.
+   */
   insertBackward(dout: Tensor, offsets: Offsets): Tensor {
     this.row(0);
     const { dx, dPrompt } = promptInsertBackward(dout, offsets);
@@ -239,20 +272,29 @@ export class ReparamPrompt extends SharedLayerShift {
     return dx;
   }
 
-  /** Adds layer l's z·W_l (l ≥ 1) to the prompt rows of x in place (offsets with prompts). */
+  /**
+   * Adds layer l's z·W_l (l ≥ 1) to the prompt rows of x in place (offsets with prompts).
+   * @throws FrugalError E_RANGE (layer not in 1 … L−1), E_CONFIG (no {@link beginStep}), and as {@link promptAdd}.
+   */
   add(layer: number, x: Tensor, offsets: Offsets): Tensor {
     if (layer === 0) throw new FrugalError('E_RANGE', 'layer: expected 1 … L−1 (layer 0 is the inserted prompt), got 0');
     return promptAdd(x, this.row(layer), offsets);
   }
 
-  /** Backward of {@link add}: the prompt rows' gradient sum for ∂z (dx itself passes through). */
+  /**
+   * Backward of {@link add}: the prompt rows' gradient sum for ∂z (dx itself passes through).
+   * @throws FrugalError E_RANGE (layer not in 1 … L−1), E_CONFIG (no {@link beginStep}), and as {@link promptAddBackward}.
+   */
   addBackward(layer: number, dx: Tensor, offsets: Offsets): void {
     if (layer === 0) throw new FrugalError('E_RANGE', 'layer: expected 1 … L−1 (layer 0 is the inserted prompt), got 0');
     this.row(layer);
     this.collect(layer, promptAddBackward(dx, offsets));
   }
 
-  /** Projects the collected prompt gradients into ∂z (added to `grad`) and returns it. */
+  /**
+   * Projects the collected prompt gradients into ∂z (added to `grad`) and returns it.
+   * @throws FrugalError E_CONFIG (no {@link beginStep}), and as {@link backward}.
+   */
   finishBackward(): Tensor {
     if (!this.pending) throw new FrugalError('E_CONFIG', 'ReparamPrompt: finishBackward() without beginStep()');
     const g = Tensor.from(this.pending, [this.layers, this.hidden]);

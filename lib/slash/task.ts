@@ -24,6 +24,8 @@ export interface SlashTask {
 /**
  * Saves a task: z as tensor "z", each head tensor as "head.<name>", and the seed,
  * dist, layers, hidden and dim in the metadata (written atomically).
+ * @throws FrugalError E_DTYPE (shift not a SharedLayerShift, head not an object of Tensors), and as
+ *   {@link saveSafetensors} (E_DTYPE, E_RANGE, E_CONFIG for a file that cannot be written).
  * @example saveTask('sst2.safetensors', shift, { weight: headW, bias: headB });
  */
 export function saveTask(file: string, shift: SharedLayerShift, head: Record<string, Tensor> = {}): void {
@@ -58,6 +60,8 @@ function metaInt(meta: Record<string, string>, key: string, file: string): numbe
 /**
  * Loads a task saved by {@link saveTask}: the module (on the CPU) with its z, and
  * the head. E_CONFIG names the file and the field when it is not a task.
+ * @throws FrugalError E_CONFIG (not a task, a bad metadata field, z not [dim], an unreadable or
+ *   malformed file), and as {@link loadSafetensors} (E_DTYPE for a bad file or a non-F32 tensor).
  */
 export function loadTask(file: string): SlashTask {
   const { tensors, metadata: meta } = loadSafetensors(file);
