@@ -69,8 +69,6 @@ float ClipFactor(float norm, float C, ClipRule rule);
 // CUDA launchers (device pointers, `stream` is a cudaStream_t).
 // out[i] = Σ_j x[i·n + j]·y[i·n + j] for i < rows.
 Status DpRowDotsCuda(const float* x, const float* y, int64_t rows, int64_t n, float* out, void* stream);
-// out[i·dout + d] = Σ_t g[(i·T + t)·dout + d].
-Status DpSumTokensCuda(const float* g, int64_t B, int64_t T, int64_t dout, float* out, void* stream);
 // dst[(i·T + t)·d + j] = factors[i]·src[(i·T + t)·d + j].
 Status DpScaleSamplesCuda(const float* src, const float* factors, int64_t B, int64_t T, int64_t d, float* dst,
                           void* stream);

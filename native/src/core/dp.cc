@@ -23,6 +23,7 @@
 #include "frugal/isa.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
+#include "cuda/primitives.h"
 #include "frugal/cuda.h"
 #endif
 
@@ -233,7 +234,7 @@ Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod metho
   if (biasSq) {
     DeviceBuffer sums;
     FRUGAL_RETURN_IF_ERROR(sums.AllocateFloats(B * dout));
-    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(p.G, B, T, dout, sums.get(), ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(SumTokensCuda(p.G, B, T, dout, sums.get(), ctx.stream));
     FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(sums.get(), sums.get(), B, dout, biasSq, ctx.stream));
   }
   const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
@@ -286,7 +287,7 @@ Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* f
   }
   if (bias) {
     // Σ over all rows of the scaled G: the token sum of one "sample" of B·T rows.
-    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(gs.get(), 1, p.B * p.T, p.dout, bias, ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(SumTokensCuda(gs.get(), 1, p.B * p.T, p.dout, bias, ctx.stream));
   }
   if (weight_by_gemm) FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, p, gs.get(), weight));
   if (p.din > 0 && perSample) {

@@ -25,8 +25,8 @@
 #include "frugal/layer_norm.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
+#include "cuda/primitives.h"
 #include "frugal/cuda.h"
-#include "frugal/dp.h"
 #endif
 
 namespace frugal {
@@ -392,11 +392,11 @@ Status OutputBlockBackwardCuda(const Context& ctx, const OutputBlockParams& p, c
   lb.dgamma = grads.dgamma ? grads.dgamma : sums.get();
   lb.dbeta = grads.dbeta ? grads.dbeta : sums.get() + H;
   FRUGAL_RETURN_IF_ERROR(LayerNormBackwardCuda(lb, ctx.stream));
-  if (grads.dc) FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(grads.dh, 1, N, H, grads.dc, ctx.stream));
-  if (grads.dshift) FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(grads.dh, 1, N, H, grads.dshift, ctx.stream));
+  if (grads.dc) FRUGAL_RETURN_IF_ERROR(SumTokensCuda(grads.dh, 1, N, H, grads.dc, ctx.stream));
+  if (grads.dshift) FRUGAL_RETURN_IF_ERROR(SumTokensCuda(grads.dh, 1, N, H, grads.dshift, ctx.stream));
   if (grads.dshiftPerSample) {
     const int64_t T = grads.tokensPerSample;
-    FRUGAL_RETURN_IF_ERROR(DpSumTokensCuda(grads.dh, N / T, T, H, grads.dshiftPerSample, ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(SumTokensCuda(grads.dh, N / T, T, H, grads.dshiftPerSample, ctx.stream));
   }
   FRUGAL_RETURN_IF_ERROR(InputGradients(ctx, p, grads));
   return CudaSynchronize(ctx.stream);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "check.cuh"
+#include "cuda/primitives.h"
 #include "frugal/dp.h"
 
 namespace frugal {
@@ -26,17 +27,6 @@ __global__ void RowDotsKernel(const float* x, const float* y, long long n, float
     __syncthreads();
   }
   if (threadIdx.x == 0) out[row] = static_cast<float>(partial[0]);
-}
-
-// Thread per (sample, column): Σ over the sample's T rows, in order.
-__global__ void SumTokensKernel(const float* g, long long T, long long dout, float* out) {
-  const long long d = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
-  const long long i = blockIdx.y;
-  if (d >= dout) return;
-  const float* gi = g + i * T * dout + d;
-  float sum = 0;
-  for (long long t = 0; t < T; ++t) sum += gi[t * dout];
-  out[i * dout + d] = sum;
 }
 
 __global__ void ScaleSamplesKernel(const float* src, const float* factors, long long per, long long total, float* dst) {
@@ -65,14 +55,6 @@ __global__ void AddScaledKernel(float* t, const float* z, long long n, float std
 Status DpRowDotsCuda(const float* x, const float* y, int64_t rows, int64_t n, float* out, void* stream) {
   if (rows == 0) return Status::Ok();
   RowDotsKernel<<<static_cast<unsigned>(rows), kThreads, 0, AsStream(stream)>>>(x, y, n, out);
-  CUDA_CHECK_LAUNCH();
-  return Status::Ok();
-}
-
-Status DpSumTokensCuda(const float* g, int64_t B, int64_t T, int64_t dout, float* out, void* stream) {
-  if (B == 0 || dout == 0) return Status::Ok();
-  const dim3 grid(GridBlocks(dout, kThreads), static_cast<unsigned>(B));
-  SumTokensKernel<<<grid, kThreads, 0, AsStream(stream)>>>(g, T, dout, out);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
 }
