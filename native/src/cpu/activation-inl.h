@@ -24,21 +24,12 @@ void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx) {
 void SoftmaxRow(int64_t cols, const float* x, float* y) {
   constexpr int64_t L = kLanes;
   // Pass 1: the row maximum (masked-off lanes count as −inf).
-  const F neg_inf = Set1(-INFINITY);
-  F m0 = neg_inf, m1 = neg_inf, m2 = neg_inf, m3 = neg_inf;
-  int64_t i = 0;
-  for (; i + 4 * L <= cols; i += 4 * L) {
-    m0 = Max(m0, Load(x + i));
-    m1 = Max(m1, Load(x + i + L));
-    m2 = Max(m2, Load(x + i + 2 * L));
-    m3 = Max(m3, Load(x + i + 3 * L));
-  }
-  for (; i < cols; i += L) m0 = Max(m0, LoadTailOr(x + i, TailMask(cols - i), neg_inf));
-  const F vmax = Set1(ReduceMax(Max(Max(m0, m1), Max(m2, m3))));
+  const F vmax = Set1(ReduceMax(FoldVectors(x, cols, Set1(-INFINITY), [](F a, F b) { return Max(a, b); })));
 
   // Pass 2: e = exp(x − max) into y, and its sum (a NaN input makes the sum, so the row, NaN).
   F s0 = Zero(), s1 = s0;
-  for (i = 0; i + 2 * L <= cols; i += 2 * L) {
+  int64_t i = 0;
+  for (; i + 2 * L <= cols; i += 2 * L) {
     const F e0 = Exp(Sub(Load(x + i), vmax));
     const F e1 = Exp(Sub(Load(x + i + L), vmax));
     Store(y + i, e0);

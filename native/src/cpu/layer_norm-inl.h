@@ -7,22 +7,14 @@
 void LayerNormForwardRow(int64_t cols, const float* x, const float* gamma, const float* beta,
                          float eps, float* y, float* mean, float* rstd) {
   constexpr int64_t L = kLanes;
-  // Pass 1: the mean, four accumulators to hide the add latency.
-  F s0 = Zero(), s1 = s0, s2 = s0, s3 = s0;
-  int64_t i = 0;
-  for (; i + 4 * L <= cols; i += 4 * L) {
-    s0 = Add(s0, Load(x + i));
-    s1 = Add(s1, Load(x + i + L));
-    s2 = Add(s2, Load(x + i + 2 * L));
-    s3 = Add(s3, Load(x + i + 3 * L));
-  }
-  for (; i < cols; i += L) s0 = Add(s0, LoadTail(x + i, TailMask(cols - i)));
-  const float mu = ReduceAdd(Add(Add(s0, s1), Add(s2, s3))) / static_cast<float>(cols);
+  // Pass 1: the mean.
+  const float mu = ReduceAdd(FoldVectors(x, cols, Zero(), [](F a, F b) { return Add(a, b); })) / static_cast<float>(cols);
 
   // Pass 2: squared deviations from the mean (exact two-pass variance).
   const F vmu = Set1(mu);
-  s0 = s1 = s2 = s3 = Zero();
-  for (i = 0; i + 4 * L <= cols; i += 4 * L) {
+  F s0 = Zero(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 4 * L <= cols; i += 4 * L) {
     const F d0 = Sub(Load(x + i), vmu);
     const F d1 = Sub(Load(x + i + L), vmu);
     const F d2 = Sub(Load(x + i + 2 * L), vmu);
