@@ -22,6 +22,7 @@ export const StreamTags = Object.freeze({
   pathKeep: 4,
   kmeansInit: 5,
   parameterInit: 6,
+  batchSampling: 7,
 } as const);
 
 /** Names one stream and where in it to start. */

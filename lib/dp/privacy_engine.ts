@@ -3,8 +3,9 @@
 // clipped sums (one weighted GEMM per linear layer) → Gaussian noise N(0, (σC)²) → divided
 // by the expected batch size qN; ε is tracked by the RDP accountant and a step that would
 // exceed the budget is refused before anything is computed.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { FrugalError, describe } from '../errors';
+import { StreamTags, random } from '../random';
 import { Tensor, checkTensor, zeros } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed } from '../validate';
 import { addNoise, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
@@ -12,7 +13,7 @@ import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
 
 /** Options of {@link PrivacyEngine}. */
 export interface PrivacyEngineOptions {
-  /** Number of examples N in the private dataset. */
+  /** Number of examples N in the private dataset, at most 2³¹ − 1 (batches index it with Int32Array). */
   datasetSize: number;
   /** Poisson sampling rate q in (0, 1]: each example joins a step's batch with probability q. */
   sampleRate: number;
@@ -24,9 +25,13 @@ export interface PrivacyEngineOptions {
   delta: number;
   /** Refuse any step after which ε would exceed this (default: no budget). */
   epsilonBudget?: number;
-  /** Seed of the Poisson sampling and of the noise (default: from the OS CSPRNG, never exposed). */
+  /**
+   * Seed of the Poisson sampling and of the noise (default: from the OS CSPRNG, kept in a
+   * JS-private field, never exposed). Anyone who knows a seed you pass can reproduce every
+   * batch and noise draw; `secure: true` uses no seed at all.
+   */
   seed?: number | bigint;
-  /** Draw the noise with a fresh OS CSPRNG seed per call, each value the sum of four normals halved. */
+  /** Draw the batches from the OS CSPRNG and the noise with a fresh CSPRNG seed per call, each value the sum of four normals halved. */
   secure?: boolean;
   /** Clip factor rule (default 'abadi'). */
   rule?: ClipRule;
@@ -66,15 +71,40 @@ export interface StepResult {
   factors: Float32Array;
 }
 
-// A 32-bit integer hash (xor-shift-multiply rounds) for counter-based Poisson sampling:
-// example i of step s joins when hash(seed, s, i) / 2³² < q, independent of call order.
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
+// The largest dataset a batch can index: batch members are Int32Array entries.
+const MAX_DATASET_SIZE = 2 ** 31 - 1;
+// Uniforms drawn per stream call while sampling (two words each).
+const SAMPLE_CHUNK = 4096;
+
+/**
+ * Indices of a Poisson batch over [0, n) with rate q in (0, 1], drawn in O(batch): each gap
+ * before the next member is geometric, ⌊ln uₖ / ln(1 − q)⌋, with uniform k in (0, 1] made
+ * from words 2k and 2k + 1 of `words(count, offset)` (see toUniform). q = 1 takes everyone.
+ */
+function poissonBatch(n: number, q: number, words: (count: number, offset: number) => Uint32Array): Int32Array {
+  if (q >= 1) return Int32Array.from({ length: n }, (_, i) => i);
+  const logKeep = Math.log1p(-q);
+  let out = new Int32Array(Math.min(n, Math.max(16, Math.ceil(n * q * 1.1) + 16)));
+  let size = 0;
+  let next = -1;
+  for (let offset = 0; ; offset += 2 * SAMPLE_CHUNK) {
+    const w = words(2 * SAMPLE_CHUNK, offset);
+    for (let k = 0; k < SAMPLE_CHUNK; k++) {
+      next += Math.floor(Math.log(toUniform(w[2 * k], w[2 * k + 1])) / logKeep) + 1;
+      if (next >= n) return out.slice(0, size);
+      if (size === out.length) {
+        const grown = new Int32Array(Math.min(n, 2 * out.length));
+        grown.set(out);
+        out = grown;
+      }
+      out[size++] = next;
+    }
+  }
+}
+
+// A uniform in (0, 1] with 53 random bits from two words: (hi·2²¹ + lo>>>11 + 1)·2⁻⁵³.
+function toUniform(hi: number, lo: number): number {
+  return ((hi >>> 0) * 2 ** 21 + (lo >>> 11) + 1) * 2 ** -53;
 }
 
 /**
@@ -99,13 +129,14 @@ export class PrivacyEngine {
   private readonly keepPerSampleBytes: number;
   // The kept per-sample gradients of each group, reused while its shape stays.
   private perSampleBuffers: Array<Tensor | undefined> = [];
-  private readonly seed: bigint;
+  // JS-private: never listed, printed or serialised; in secure mode it seeds nothing.
+  readonly #seed: bigint;
   private readonly rdpPerStep: number[];
   private stepCount = 0;
 
   constructor(options: PrivacyEngineOptions) {
     const o = checkOptions<PrivacyEngineOptions>(options, 'options');
-    this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, Number.MAX_SAFE_INTEGER);
+    this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, MAX_DATASET_SIZE);
     this.sampleRate = checkQ(o.sampleRate, 'options.sampleRate');
     this.noiseMultiplier = checkNumber(o.noiseMultiplier, 'options.noiseMultiplier', { min: 0 });
     this.maxGradNorm = checkNumber(o.maxGradNorm, 'options.maxGradNorm', { min: 0, max: 3.4e38 });
@@ -116,7 +147,7 @@ export class PrivacyEngine {
     this.rule = checkEnum(o.rule ?? 'abadi', 'options.rule', ['abadi', 'automatic'] as const);
     this.keepPerSampleBytes =
       o.keepPerSampleBytes === undefined ? 256 * 2 ** 20 : checkInt(o.keepPerSampleBytes, 'options.keepPerSampleBytes', 0, Number.MAX_SAFE_INTEGER);
-    this.seed = o.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
+    this.#seed = o.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
     // Every step is the same mechanism: its RDP per order, once; composition multiplies.
     this.rdpPerStep =
       this.noiseMultiplier === 0
@@ -145,19 +176,23 @@ export class PrivacyEngine {
   }
 
   /**
-   * The indices of the examples in the next step's Poisson batch (each with probability q,
-   * reproducible from the seed and the step number). An empty batch is a valid step.
+   * The indices of the examples in the next step's Poisson batch: each example joins with
+   * probability q, independently; ascending. An empty batch is a valid step. The cost is
+   * O(batch), not O(datasetSize): the gaps between members are geometric.
+   *
+   * Seeded (the default), the batch is reproducible from the seed and the step number: its
+   * 32-bit words are stream (seed, sub = step, tag {@link StreamTags}.batchSampling = 7) from
+   * element 0, two words per gap (see DESIGN.md, random streams). A seed you pass makes every
+   * batch and every noise draw reproducible by anyone who knows it: keep it secret, or use
+   * `secure: true`, where the words come from the OS CSPRNG and no seed is involved.
    */
   sampleBatch(): Int32Array {
-    const lo = Number(this.seed & 0xffffffffn);
-    const hi = Number(this.seed >> 32n);
-    const key = mix32(lo ^ mix32(hi ^ mix32(this.stepCount + 0x9e3779b9)));
-    const threshold = this.sampleRate * 2 ** 32;
-    const picked: number[] = [];
-    for (let i = 0; i < this.datasetSize; i++) {
-      if (mix32(key ^ mix32(i)) < threshold) picked.push(i);
-    }
-    return Int32Array.from(picked);
+    const step = this.stepCount;
+    const words = this.secure
+      ? (count: number) => randomFillSync(new Uint32Array(count))
+      : (count: number, offset: number) =>
+          random.words(count, { seed: this.#seed, sub: step, tag: StreamTags.batchSampling, offset });
+    return poissonBatch(this.datasetSize, this.sampleRate, words);
   }
 
   /**
@@ -237,7 +272,7 @@ export class PrivacyEngine {
     const noisy = (t: Tensor): Tensor => {
       if (this.secure) return addNoise(t, { std, secure: true });
       // One stream per step (sub = step); tensors take consecutive ranges of it.
-      addNoise(t, { std, seed: this.seed, step: this.stepCount, offset });
+      addNoise(t, { std, seed: this.#seed, step: this.stepCount, offset });
       offset += t.size;
       return t;
     };
