@@ -65,4 +65,37 @@ FRUGAL_TEST(cuda_clip_rows_factors_and_noise_equal_the_cpu) {
   }
 }
 
+FRUGAL_TEST(cuda_empty_batches_give_the_cpu_results) {
+  // The empty-size rule holds on every device: zeros where the CPU writes zeros, bias
+  // norms where only din is 0, the rule's factor of a zero norm for empty rows.
+  struct Shape { int64_t B, T, din, dout; };
+  for (Shape s : {Shape{0, 3, 4, 5}, Shape{3, 0, 4, 5}, Shape{3, 4, 0, 5}, Shape{3, 4, 5, 0}}) {
+    const std::string name = "B=" + std::to_string(s.B) + " T=" + std::to_string(s.T) + " din=" + std::to_string(s.din) +
+                             " dout=" + std::to_string(s.dout);
+    const auto A = RandomVector(s.B * s.T * s.din, 1), G = RandomVector(s.B * s.T * s.dout, 2);
+    const std::vector<float> factors(s.B, 0.5f), stale(64, 7.0f);
+    DeviceBuffer<float> dA(A), dG(G), dF(factors), dW(stale), dBn(stale), dGrad(stale), dBias(stale);
+    LinearGradParams p{s.B, s.T, s.din, s.dout, A.data(), G.data()};
+    LinearGradParams dp{s.B, s.T, s.din, s.dout, dA.get(), dG.get()};
+    std::vector<float> w(stale), b(stale), grad(stale), bias(stale);
+    FRUGAL_CHECK_OK(LinearGradNorms(Context{}, p, NormMethod::kAuto, w.data(), b.data()));
+    FRUGAL_CHECK_OK(LinearGradNorms(test::CudaContext(), dp, NormMethod::kAuto, dW.get(), dBn.get()));
+    FRUGAL_EXPECT_CLOSE(dW.Download().data(), w.data(), w.size(), 1e-6, 1e-5, "weight norms " + name);
+    FRUGAL_EXPECT_CLOSE(dBn.Download().data(), b.data(), b.size(), 1e-6, 1e-5, "bias norms " + name);
+    FRUGAL_CHECK_OK(ClippedLinearGrad(Context{}, p, factors.data(), grad.data(), bias.data()));
+    FRUGAL_CHECK_OK(ClippedLinearGrad(test::CudaContext(), dp, dF.get(), dGrad.get(), dBias.get()));
+    FRUGAL_EXPECT_CLOSE(dGrad.Download().data(), grad.data(), grad.size(), 1e-6, 1e-5, "weight " + name);
+    FRUGAL_EXPECT_CLOSE(dBias.Download().data(), bias.data(), bias.size(), 1e-6, 1e-5, "bias " + name);
+  }
+  for (int64_t B : {0, 3}) {
+    const int64_t width = B == 0 ? 4 : 0;
+    std::vector<float> sum(4, 7.0f), f(4, 7.0f);
+    DeviceBuffer<float> dSum(sum), dRows(std::vector<float>(1)), dFac(f);
+    FRUGAL_CHECK_OK(ClipRows(Context{}, nullptr, B, width, 1.0f, ClipRule::kAbadi, sum.data(), f.data()));
+    FRUGAL_CHECK_OK(ClipRows(test::CudaContext(), dRows.get(), B, width, 1.0f, ClipRule::kAbadi, dSum.get(), dFac.get()));
+    FRUGAL_EXPECT_CLOSE(dSum.Download().data(), sum.data(), sum.size(), 0.0, 0.0, "clipRows sum B=" + std::to_string(B));
+    FRUGAL_EXPECT_CLOSE(dFac.Download().data(), f.data(), f.size(), 0.0, 0.0, "clipRows factors B=" + std::to_string(B));
+  }
+}
+
 int main() { return frugal::test::RunAllOnCuda(); }

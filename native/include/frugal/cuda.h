@@ -19,6 +19,8 @@ Status CudaMalloc(void** ptr, size_t bytes);
 Status CudaFree(void* ptr);
 Status CudaCopyToDevice(void* dst, const void* src, size_t bytes);
 Status CudaCopyToHost(void* dst, const void* src, size_t bytes);
+// Sets `bytes` of device memory to zero on the stream (nullptr = default stream).
+Status CudaZero(void* dst, size_t bytes, void* stream);
 // Waits for all work on the stream (nullptr = default stream).
 Status CudaSynchronize(void* stream);
 

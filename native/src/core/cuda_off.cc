@@ -18,6 +18,7 @@ Status CudaMalloc(void**, size_t) { return NoCuda(); }
 Status CudaFree(void*) { return NoCuda(); }
 Status CudaCopyToDevice(void*, const void*, size_t) { return NoCuda(); }
 Status CudaCopyToHost(void*, const void*, size_t) { return NoCuda(); }
+Status CudaZero(void*, size_t, void*) { return NoCuda(); }
 Status CudaSynchronize(void*) { return NoCuda(); }
 
 }  // namespace frugal

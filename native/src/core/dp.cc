@@ -228,15 +228,18 @@ Status NoiseCpu(float* t, int64_t n, float std, StreamId id, uint64_t offset, bo
 // ---- CUDA -----------------------------------------------------------------------
 #ifdef FRUGAL_WITH_CUDA
 
+// ‖Σ_t g_it‖² per sample.
+Status BiasNormsCuda(const Context& ctx, const LinearGradParams& p, float* biasSq) {
+  DeviceBuffer sums;
+  FRUGAL_RETURN_IF_ERROR(sums.AllocateFloats(p.B * p.dout));
+  FRUGAL_RETURN_IF_ERROR(SumTokensCuda(p.G, p.B, p.T, p.dout, sums.get(), ctx.stream));
+  return DpRowDotsCuda(sums.get(), sums.get(), p.B, p.dout, biasSq, ctx.stream);
+}
+
 Status NormsCuda(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq, float* biasSq,
                  float* perSample) {
   const int64_t B = p.B, T = p.T, din = p.din, dout = p.dout;
-  if (biasSq) {
-    DeviceBuffer sums;
-    FRUGAL_RETURN_IF_ERROR(sums.AllocateFloats(B * dout));
-    FRUGAL_RETURN_IF_ERROR(SumTokensCuda(p.G, B, T, dout, sums.get(), ctx.stream));
-    FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(sums.get(), sums.get(), B, dout, biasSq, ctx.stream));
-  }
+  if (biasSq) FRUGAL_RETURN_IF_ERROR(BiasNormsCuda(ctx, p, biasSq));
   const int64_t region = method == NormMethod::kGram ? T * T : dout * din;
   const int64_t chunk =
       perSample ? B : std::max<int64_t>(1, std::min<int64_t>(B, kMaxRegion / std::max<int64_t>(region, 1)));
@@ -322,6 +325,44 @@ Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id
 
 Status NotCompiled() { return Status::Device("dp: this build has no CUDA backend"); }
 
+// The empty-size rule, the same on every device: the outputs of an empty product are
+// zeros. Writes n zeros at x (host or device memory, by ctx), nothing when n == 0.
+Status ZeroFloats(const Context& ctx, float* x, int64_t n) {
+  if (n == 0 || !x) return Status::Ok();
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return CudaZero(x, static_cast<size_t>(n) * sizeof(float), ctx.stream);
+#else
+    return NotCompiled();
+#endif
+  }
+  std::fill(x, x + n, 0.0f);
+  return Status::Ok();
+}
+
+// Waits for the zeros of ZeroFloats on CUDA (the calls are synchronous on every device).
+Status Settle(const Context& ctx) {
+#ifdef FRUGAL_WITH_CUDA
+  if (ctx.device == Device::kCuda) return CudaSynchronize(ctx.stream);
+#else
+  (void)ctx;
+#endif
+  return Status::Ok();
+}
+
+// Bias norms of gradients with an empty factor (T, din or dout 0): 0 unless T, dout > 0.
+Status EmptyFactorBiasNorms(const Context& ctx, const LinearGradParams& p, float* biasSq) {
+  if (!biasSq || p.T == 0 || p.dout == 0) return Status::Ok();
+  if (ctx.device == Device::kCuda) {
+#ifdef FRUGAL_WITH_CUDA
+    return BiasNormsCuda(ctx, p, biasSq);
+#else
+    return NotCompiled();
+#endif
+  }
+  return BiasNormsCpu(p, biasSq);
+}
+
 }  // namespace
 
 // ---- entry points -----------------------------------------------------------------
@@ -336,17 +377,15 @@ Status LinearGradNorms(const Context& ctx, const LinearGradParams& p, NormMethod
   }
   if (p.B == 0) return Status::Ok();
   if (p.T == 0 || p.din == 0 || p.dout == 0) {
-    // Some factor of every gradient is empty: all norms are 0 (no GEMM of size 0).
-    if (ctx.device == Device::kCpu) {
-      std::fill(weightSq, weightSq + p.B, 0.0f);
-      if (biasSq) std::fill(biasSq, biasSq + p.B, 0.0f);
-      if (perSample) std::fill(perSample, perSample + p.B * p.dout * p.din, 0.0f);
-      return biasSq && p.T > 0 && p.dout > 0 ? BiasNormsCpu(p, biasSq) : Status::Ok();
-    }
+    // Some factor of every gradient is empty: all weight norms are 0 (no GEMM of size 0).
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, weightSq, p.B));
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, biasSq, p.B));
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, perSample, p.B * p.dout * p.din));
+    FRUGAL_RETURN_IF_ERROR(EmptyFactorBiasNorms(ctx, p, biasSq));
+    return Settle(ctx);
   }
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
-    if (p.T == 0 || p.din == 0 || p.dout == 0) return Status::Shape("dp: CUDA norms need T, din, dout > 0");
     return NormsCuda(ctx, p, method, weightSq, biasSq, perSample);
 #else
     return NotCompiled();
@@ -378,17 +417,10 @@ Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const fl
   if (p.din * p.dout > 0 && !weight) return Status::Shape("dp: weight is null");
   if (p.B > 0 && !factors) return Status::Shape("dp: factors is null");
   if (p.B * p.T == 0 || p.dout == 0) {
-    // No rows: the sum is empty (B = 0 is a valid, empty Poisson batch).
-    if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-      return Status::Shape("dp: CUDA clipped sums need B·T > 0 (zero the outputs instead)");
-#else
-      return NotCompiled();
-#endif
-    }
-    std::fill(weight, weight + p.din * p.dout, 0.0f);
-    if (bias) std::fill(bias, bias + p.dout, 0.0f);
-    return Status::Ok();
+    // No rows: the sum is empty (B = 0 is a valid, empty Poisson batch), on every device.
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, weight, p.din * p.dout));
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, bias, p.dout));
+    return Settle(ctx);
   }
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
@@ -405,9 +437,17 @@ Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, flo
   FRUGAL_RETURN_IF_ERROR(CheckC(C));
   if (B < 0 || p < 0) return Status::Shape("rows: expected B, p >= 0");
   if ((B * p > 0 && !rows) || (p > 0 && !sum) || (B > 0 && !factors)) return Status::Shape("dp: rows, sum or factors is null");
+  if (B == 0) {
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, sum, p));  // an empty batch sums to zeros
+    return Settle(ctx);
+  }
   if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
-    if (B == 0 || p == 0) return Status::Shape("dp: CUDA clipRows needs B, p > 0");
+    if (p == 0) {
+      // Empty rows have norm 0: every factor is the rule's factor of 0.
+      const std::vector<float> f(static_cast<size_t>(B), ClipFactor(0.0f, C, rule));
+      return CudaCopyToDevice(factors, f.data(), f.size() * sizeof(float));
+    }
     return ClipRowsCuda(ctx, rows, B, p, C, rule, sum, factors);
 #else
     return NotCompiled();

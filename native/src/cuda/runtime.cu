@@ -37,6 +37,10 @@ Status CudaCopyToHost(void* dst, const void* src, size_t bytes) {
   CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
   return Status::Ok();
 }
+Status CudaZero(void* dst, size_t bytes, void* stream) {
+  CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, static_cast<cudaStream_t>(stream)));
+  return Status::Ok();
+}
 Status CudaSynchronize(void* stream) {
   CUDA_CHECK(cudaStreamSynchronize(AsStream(stream)));
   return Status::Ok();
