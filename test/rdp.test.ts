@@ -61,6 +61,17 @@ test('noiseMultiplier inverts epsilon', (t) => {
   t.true(dp.rdp.epsilon({ q: 0.02, sigma: s2 - 2e-4, steps: 500, delta: 1e-6 }).epsilon > 3);
 });
 
+test('noiseMultiplier ends for a tolerance below the spacing of doubles', (t) => {
+  // These looped forever once lo and hi were adjacent doubles.
+  const opts = { q: 0.02, steps: 500, targetEpsilon: 3, delta: 1e-6 };
+  const coarse = dp.rdp.noiseMultiplier({ ...opts, tol: 1e-9 });
+  for (const tol of [1e-17, 1e-300, 5e-324]) {
+    const sigma = dp.rdp.noiseMultiplier({ ...opts, tol });
+    t.true(Math.abs(sigma - coarse) <= 1e-9, `tol ${tol}: ${sigma} vs ${coarse}`);
+    t.true(dp.rdp.epsilon({ ...opts, sigma, delta: 1e-6 }).epsilon <= 3, `tol ${tol}`);
+  }
+});
+
 test('bad inputs give FrugalError with the right code', (t) => {
   const base = { q: 0.01, sigma: 1, steps: 10, delta: 1e-5 };
   const cases: Array<[object, string, RegExp]> = [

@@ -46,7 +46,7 @@ export interface NoiseMultiplierOptions {
   targetEpsilon: number;
   /** Target δ, in (0, 1). */
   delta: number;
-  /** Absolute tolerance on σ of the bisection (default 1e-6). */
+  /** Absolute tolerance on σ of the bisection (default 1e-6); below σ's own spacing the result is exact to the last bit. */
   tol?: number;
   /** RDP orders α > 1 (default {@link DEFAULT_ORDERS}). */
   orders?: number[];
@@ -272,8 +272,11 @@ export function noiseMultiplier(opts: NoiseMultiplierOptions): number {
     hi = lo;
     lo /= 2;
   }
+  // Stops at tol, or once lo and hi are adjacent doubles (a tol below σ's ulp would
+  // otherwise loop forever): at most about 60 halvings from an interval within (0, 1e4].
   while (hi - lo > tol) {
     const mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
     if (eps(mid) <= target) hi = mid;
     else lo = mid;
   }
