@@ -371,7 +371,9 @@ export function loadSafetensors(file: string): SafetensorsContents {
   checkFile(file);
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever;
+    // the fstat below then refuses anything but a regular file.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (err) {
     throw new FrugalError('E_CONFIG', `${file}: cannot read the safetensors file (${(err as Error).message})`);
   }

@@ -1,6 +1,7 @@
 // safetensors: round trips, a byte-exact file built by hand, a foreign-style file
 // (unpadded header, tensors listed out of offset order) and every bad input.
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -248,6 +249,21 @@ test('unreadable and unwritable files give E_CONFIG with the OS reason', (t) => 
     const blocker = path.join(dir, 'plain');
     fs.writeFileSync(blocker, 'x');
     throwsFrugal(t, () => saveSafetensors(path.join(blocker, 'x.safetensors'), { a: Tensor.from([1], [1]) }), 'E_CONFIG', /x\.safetensors: cannot write the safetensors file \((ENOTDIR|EEXIST)/, 'unwritable');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO, a directory or a device is refused at once, never waited on', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frugal-fifo-'));
+  const fifo = path.join(dir, 'pipe.safetensors');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    for (const file of [fifo, dir, '/dev/zero']) {
+      const e = t.throws(() => loadSafetensors(file), { instanceOf: FrugalError });
+      t.is(e!.code, 'E_CONFIG');
+      t.true(e!.message.includes(file) && /not a regular file|EISDIR/.test(e!.message), e!.message);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
