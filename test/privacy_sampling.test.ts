@@ -3,7 +3,7 @@
 // CSPRNG in secure mode; bounded dataset sizes.
 import test from 'ava';
 import { inspect } from 'node:util';
-import { FrugalError, PrivacyEngine, random } from '../lib';
+import { FrugalError, PrivacyEngine, Tensor, random } from '../lib';
 
 const base = { noiseMultiplier: 1.1, maxGradNorm: 1, delta: 1e-5 };
 
@@ -58,4 +58,15 @@ test('the seed is never reachable from JavaScript; secure batches ignore it', (t
   t.notDeepEqual(Array.from(a), Array.from(b), 'secure batches come from the CSPRNG, not the seed');
   t.notDeepEqual(Array.from(a), reference(5n, 0, 100_000, 0.01));
   t.true(Math.abs(a.length - 1000) < 5 * Math.sqrt(1000 * 0.99), `batch of ${a.length}`);
+});
+
+test('a step whose ε is NaN or infinite is refused under a budget', (t) => {
+  const big = { A: Tensor.from(new Float32Array(0), [0, 4]), G: Tensor.from(new Float32Array(0), [0, 2]) };
+  for (const noiseMultiplier of [1e-160, 1e-300]) {
+    const engine = new PrivacyEngine({ ...base, noiseMultiplier, datasetSize: 100, sampleRate: 0.1, epsilonBudget: 1, seed: 1 });
+    const e = t.throws(() => engine.step([big]), { instanceOf: FrugalError });
+    t.is(e!.code, 'E_RANGE');
+    t.regex(e!.message, /privacy budget exhausted/);
+    t.is(engine.steps, 0);
+  }
 });

@@ -220,7 +220,8 @@ export class PrivacyEngine {
   step(groups: StepGroup[]): StepResult {
     if (!Array.isArray(groups)) throw new FrugalError('E_DTYPE', `groups: expected an array of { A, G, bias? } or { rows }, got ${describe(groups)}`);
     const next = this.epsilonAfter(this.stepCount + 1);
-    if (next > this.epsilonBudget) {
+    // A NaN ε (σ so small that the accountant's terms overflow) is refused like an exhausted budget.
+    if (!(next <= this.epsilonBudget)) {
       throw new FrugalError(
         'E_RANGE',
         `privacy budget exhausted: step ${this.stepCount + 1} would bring ε to ${next.toFixed(4)} > budget ${this.epsilonBudget} ` +
