@@ -6,10 +6,11 @@ import { FrugalError } from './errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, type Memory } from './tensor';
 import { checkOptions, shapeText } from './validate';
 
+// The addon's argument lists (native/addon/activation.cc reads these keys and refuses any other).
 interface ActivationNative {
-  gelu(x: Memory, y: Memory, n: number, async: boolean): unknown;
-  geluBackward(x: Memory, dy: Memory, dx: Memory, n: number, async: boolean): unknown;
-  softmax(x: Memory, y: Memory, rows: number, cols: number, async: boolean): unknown;
+  gelu(args: { x: Memory; y: Memory; n: number; async: boolean }): unknown;
+  geluBackward(args: { x: Memory; dy: Memory; dx: Memory; n: number; async: boolean }): unknown;
+  softmax(args: { x: Memory; y: Memory; rows: number; cols: number; async: boolean }): unknown;
 }
 
 /** Options of the activation ops. */
@@ -29,7 +30,7 @@ function prepareGelu(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
   const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.gelu(tx.memory, y.memory, tx.size, async), result: () => y };
+  return { run: (async) => nat.gelu({ x: tx.memory, y: y.memory, n: tx.size, async }), result: () => y };
 }
 
 function prepareGeluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions): Prepared<Tensor> {
@@ -39,7 +40,7 @@ function prepareGeluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions)
   const device = commonDevice([[tx, 'x'], [tdy, 'dy']]);
   const dx = outOption(options, tx.shape, device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.geluBackward(tx.memory, tdy.memory, dx.memory, tx.size, async), result: () => dx };
+  return { run: (async) => nat.geluBackward({ x: tx.memory, dy: tdy.memory, dx: dx.memory, n: tx.size, async }), result: () => dx };
 }
 
 function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
@@ -51,7 +52,7 @@ function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor
   const rows = cols === 0 ? 0 : tx.size / cols;
   const y = outOption(options, tx.shape, tx.device);
   const nat = native<ActivationNative>();
-  return { run: (async) => nat.softmax(tx.memory, y.memory, rows, cols, async), result: () => y };
+  return { run: (async) => nat.softmax({ x: tx.memory, y: y.memory, rows, cols, async }), result: () => y };
 }
 
 const geluOp = defineOp('gelu', prepareGelu);

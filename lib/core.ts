@@ -8,8 +8,8 @@ export type IsaLevel = 'ref' | 'avx2' | 'avx512';
 
 interface CoreNative {
   info(): { isa: IsaLevel; maxIsa: IsaLevel; threads: number; cudaCompiled: boolean; cudaDevices: string[] };
-  setNumThreads(n: number): void;
-  setIsa(level: IsaLevel): void;
+  setNumThreads(args: { threads: number }): void;
+  setIsa(args: { level: IsaLevel }): void;
 }
 
 /** What {@link info} reports. */
@@ -56,7 +56,7 @@ export function info(): FrugalInfo {
  */
 export function setNumThreads(n: number): void {
   checkInt(n, 'n', 1, 1024);
-  callNative(() => native<CoreNative>().setNumThreads(n));
+  callNative(() => native<CoreNative>().setNumThreads({ threads: n }));
 }
 
 /**
@@ -67,7 +67,7 @@ export function setNumThreads(n: number): void {
  */
 export function setIsa(level: IsaLevel): void {
   checkEnum(level, 'level', ['ref', 'avx2', 'avx512'] as const);
-  callNative(() => native<CoreNative>().setIsa(level));
+  callNative(() => native<CoreNative>().setIsa({ level }));
 }
 
 /**

@@ -6,11 +6,12 @@ import { FrugalError } from './errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type Memory } from './tensor';
 import { checkNumber, checkOptions, shapeText } from './validate';
 
+// The addon's argument lists (native/addon/layer_norm.cc reads these keys and refuses any other).
 interface LayerNormNative {
-  layerNorm(x: Memory, gamma: Memory, beta: Memory, y: Memory, mean: Memory, rstd: Memory,
-    rows: number, cols: number, eps: number, async: boolean): unknown;
-  layerNormBackward(dy: Memory, x: Memory, gamma: Memory, mean: Memory, rstd: Memory, dx: Memory,
-    dGamma: Memory, dBeta: Memory, rows: number, cols: number, async: boolean): unknown;
+  layerNorm(args: { x: Memory; gamma: Memory; beta: Memory; y: Memory; mean: Memory; rstd: Memory;
+    rows: number; cols: number; eps: number; async: boolean }): unknown;
+  layerNormBackward(args: { dy: Memory; x: Memory; gamma: Memory; mean: Memory; rstd: Memory; dx: Memory;
+    dgamma: Memory; dbeta: Memory; rows: number; cols: number; async: boolean }): unknown;
 }
 
 /** Options of {@link layerNorm}. */
@@ -92,8 +93,8 @@ function prepareForward(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerN
   };
   const nat = native<LayerNormNative>();
   return {
-    run: (async) => nat.layerNorm(tx.memory, tg.memory, tb.memory, result.y.memory, result.mean.memory,
-      result.rstd.memory, rows, cols, eps, async),
+    run: (async) => nat.layerNorm({ x: tx.memory, gamma: tg.memory, beta: tb.memory, y: result.y.memory,
+      mean: result.mean.memory, rstd: result.rstd.memory, rows, cols, eps, async }),
     result: () => result,
   };
 }
@@ -120,8 +121,8 @@ function prepareBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormS
   };
   const nat = native<LayerNormNative>();
   return {
-    run: (async) => nat.layerNormBackward(tdy.memory, tx.memory, tg.memory, tm.memory, tr.memory, result.dx.memory,
-      result.dGamma.memory, result.dBeta.memory, rows, cols, async),
+    run: (async) => nat.layerNormBackward({ dy: tdy.memory, x: tx.memory, gamma: tg.memory, mean: tm.memory,
+      rstd: tr.memory, dx: result.dx.memory, dgamma: result.dGamma.memory, dbeta: result.dBeta.memory, rows, cols, async }),
     result: () => result,
   };
 }

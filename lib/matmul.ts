@@ -6,10 +6,31 @@ import { FrugalError } from './errors';
 import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer, type Memory } from './tensor';
 import { checkBool, checkEnum, checkNumber, checkOptions, shapeText } from './validate';
 
+// The addon's argument list of gemm (native/addon/gemm.cc reads these keys and
+// refuses any other): out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out.
+interface GemmArgs {
+  a: Memory;
+  b: Memory;
+  out: Memory;
+  bias: Memory | null;
+  colScale: Memory | null;
+  residual: Memory | null;
+  batch: number;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** b is one [K, N] matrix shared by every batch. */
+  sharedB: boolean;
+  alpha: number;
+  beta: number;
+  activation: 'none' | 'gelu';
+  async: boolean;
+}
+
 interface GemmNative {
-  gemm(a: Memory, b: Memory, c: Memory, bias: Memory | null, colScale: Memory | null, residual: Memory | null,
-    batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, sharedB: boolean,
-    alpha: number, beta: number, gelu: boolean, async: boolean): unknown;
+  gemm(args: GemmArgs): unknown;
 }
 
 /** Options of {@link matmul}: `out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out`. */
@@ -55,7 +76,7 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   const transB = o.transB === undefined ? false : checkBool(o.transB, 'options.transB');
   const alpha = o.alpha === undefined ? 1 : checkNumber(o.alpha, 'options.alpha');
   const beta = o.beta === undefined ? 0 : checkNumber(o.beta, 'options.beta');
-  const gelu = (o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu'] as const)) === 'gelu';
+  const activation = o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu'] as const);
 
   if (A.shape.length !== 2 && A.shape.length !== 3) {
     throw new FrugalError('E_SHAPE', `a: expected shape [M, K] or [batch, M, K], got ${shapeText(A.shape)}`);
@@ -105,9 +126,11 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   // Touch .memory now: it checks for detached buffers before any native call.
   const mem = (t: Tensor | undefined) => (t ? t.memory : null);
   const C = out;
-  const args = [A.memory, B.memory, C.memory, mem(bias), mem(colScale), mem(residual), batch, M, N, K,
-    transA, transB, B.shape.length === 2, alpha, beta, gelu] as const;
-  return { run: (async) => native<GemmNative>().gemm(...args, async), result: () => C };
+  const args: Omit<GemmArgs, 'async'> = {
+    a: A.memory, b: B.memory, out: C.memory, bias: mem(bias), colScale: mem(colScale), residual: mem(residual),
+    batch, M, N, K, transA, transB, sharedB: B.shape.length === 2, alpha, beta, activation,
+  };
+  return { run: (async) => native<GemmNative>().gemm({ ...args, async }), result: () => C };
 }
 
 const op = defineOp('matmul', prepare);

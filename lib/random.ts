@@ -6,12 +6,14 @@ import { callNative, defineOp, type Prepared } from './call';
 import { FrugalError, describe } from './errors';
 import { checkNumber, checkOptions, checkSeed, checkU32 } from './validate';
 
+// The addon's argument lists (native/addon/random.cc reads these keys and refuses
+// any other); a fill writes all of `out`.
 interface RandomNative {
-  philox(counter: Uint32Array, key: Uint32Array): Uint32Array;
-  randomWords(seed: bigint, sub: number, tag: number, offset: bigint, out: Uint32Array, async: boolean): unknown;
-  randomUniform(seed: bigint, sub: number, tag: number, offset: bigint, out: Float32Array, async: boolean): unknown;
-  randomNormal(seed: bigint, sub: number, tag: number, offset: bigint, scale: number, out: Float32Array, async: boolean): unknown;
-  randomRademacher(seed: bigint, sub: number, tag: number, offset: bigint, scale: number, out: Float32Array, async: boolean): unknown;
+  philox(args: { counter: Uint32Array; key: Uint32Array }): Uint32Array;
+  randomWords(args: Stream & { out: Uint32Array; async: boolean }): unknown;
+  randomUniform(args: Stream & { out: Float32Array; async: boolean }): unknown;
+  randomNormal(args: Stream & { scale: number; out: Float32Array; async: boolean }): unknown;
+  randomRademacher(args: Stream & { scale: number; out: Float32Array; async: boolean }): unknown;
 }
 
 /** Uses of a stream: the `tag` word of the counter (DESIGN.md). */
@@ -142,15 +144,15 @@ function prepare(kind: Kind, n: unknown, options: unknown): Prepared<Float32Arra
   const nat = native<RandomNative>();
   if (kind === 'words') {
     const out = outputArray(opts.out, count, 'Uint32Array', (m) => new Uint32Array(m));
-    return { run: (async) => nat.randomWords(s.seed, s.sub, s.tag, s.offset, out, async), result: () => out };
+    return { run: (async) => nat.randomWords({ ...s, out, async }), result: () => out };
   }
   const out = outputArray(opts.out, count, 'Float32Array', (m) => new Float32Array(m));
   if (kind === 'uniform') {
-    return { run: (async) => nat.randomUniform(s.seed, s.sub, s.tag, s.offset, out, async), result: () => out };
+    return { run: (async) => nat.randomUniform({ ...s, out, async }), result: () => out };
   }
   const scale = checkScale(opts.scale);
   const fill = kind === 'normal' ? nat.randomNormal : nat.randomRademacher;
-  return { run: (async) => fill(s.seed, s.sub, s.tag, s.offset, scale, out, async), result: () => out };
+  return { run: (async) => fill({ ...s, scale, out, async }), result: () => out };
 }
 
 function checkWords(value: unknown, name: string, length: number): Uint32Array {
@@ -179,7 +181,7 @@ const rademacherOp = defineOp('rademacher', (n: number, options: ScaledStreamOpt
 function philox(counter: number[] | Uint32Array, key: number[] | Uint32Array): Uint32Array {
   const c = checkWords(counter, 'counter', 4);
   const k = checkWords(key, 'key', 2);
-  return callNative(() => native<RandomNative>().philox(c, k));
+  return callNative(() => native<RandomNative>().philox({ counter: c, key: k }));
 }
 
 /**

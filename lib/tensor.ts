@@ -17,8 +17,8 @@ export interface DeviceBuffer {
 export type Memory = Float32Array | DeviceBuffer;
 
 interface CoreNative {
-  cudaAlloc(length: number): DeviceBuffer;
-  cudaCopy(dst: Memory, src: Memory): void;
+  cudaAlloc(args: { length: number }): DeviceBuffer;
+  cudaCopy(args: { dst: Memory; src: Memory }): void;
 }
 
 /** Largest element count of one tensor (the addon indexes with 64-bit integers; JS arrays stop here). */
@@ -127,12 +127,12 @@ export class Tensor {
     const nat = native<CoreNative>();
     try {
       if (device === 'cuda') {
-        const buf = nat.cudaAlloc(this.size);
-        if (this.size > 0) nat.cudaCopy(buf, this.data);
+        const buf = nat.cudaAlloc({ length: this.size });
+        if (this.size > 0) nat.cudaCopy({ dst: buf, src: this.data });
         return new Tensor(this.shape, this.size, undefined, buf);
       }
       const host = new Float32Array(this.size);
-      if (this.size > 0) nat.cudaCopy(host, this.deviceBuffer!);
+      if (this.size > 0) nat.cudaCopy({ dst: host, src: this.deviceBuffer! });
       return new Tensor(this.shape, this.size, host);
     } catch (err) {
       const e = err as { code?: string; message?: string };

@@ -9,13 +9,22 @@ import { Tensor, checkTensor, commonDevice, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
+// The addon's argument lists (native/addon/dp.cc reads these keys and refuses any other).
+interface LinearArgs {
+  A: Memory;
+  G: Memory;
+  B: number;
+  T: number;
+  din: number;
+  dout: number;
+}
 interface DpNative {
-  dpChooseNormMethod(T: number, din: number, dout: number): number;
-  dpLinearGradNorms(A: Memory, G: Memory, B: number, T: number, din: number, dout: number, method: number, weight: Memory, bias: Memory | null, perSample: Memory | null, async: boolean): unknown;
-  dpClipFactors(norms: Memory, B: number, C: number, rule: number, factors: Memory, async: boolean): unknown;
-  dpClippedLinearGrad(A: Memory, G: Memory, B: number, T: number, din: number, dout: number, factors: Memory, weight: Memory, bias: Memory | null, perSample: Memory | null, async: boolean): unknown;
-  dpClipRows(rows: Memory, B: number, p: number, C: number, rule: number, sum: Memory, factors: Memory, async: boolean): unknown;
-  dpAddNoise(t: Memory, n: number, std: number, seed: bigint, step: number, offset: number, secure: boolean, async: boolean): unknown;
+  dpChooseNormMethod(args: { T: number; din: number; dout: number }): 'gram' | 'materialize';
+  dpLinearGradNorms(args: LinearArgs & { method: NormMethod; weight: Memory; bias: Memory | null; perSample: Memory | null; async: boolean }): unknown;
+  dpClipFactors(args: { norms: Memory; B: number; C: number; rule: ClipRule; factors: Memory; async: boolean }): unknown;
+  dpClippedLinearGrad(args: LinearArgs & { factors: Memory; weight: Memory; bias: Memory | null; perSample: Memory | null; async: boolean }): unknown;
+  dpClipRows(args: { rows: Memory; B: number; p: number; C: number; rule: ClipRule; sum: Memory; factors: Memory; async: boolean }): unknown;
+  dpAddNoise(args: { t: Memory; n: number; std: number; seed: bigint; step: number; offset: number; secure: boolean; async: boolean }): unknown;
 }
 
 const nat = () => native<DpNative>();
@@ -159,7 +168,7 @@ function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): P
   const perSample = into ?? (keep ? alloc(s.B * s.dout * s.din, device, [s.B, s.dout, s.din]) : undefined);
   return {
     run: (async) =>
-      nat().dpLinearGradNorms(A.memory, G.memory, s.B, s.T, s.din, s.dout, METHODS.indexOf(method), weight.memory, bias?.memory ?? null, perSample?.memory ?? null, async),
+      nat().dpLinearGradNorms({ A: A.memory, G: G.memory, ...s, method, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
     result: () => ({
       weight: hostData(weight),
       ...(bias ? { bias: hostData(bias) } : {}),
@@ -179,7 +188,7 @@ function prepareFactors(norms: Float32Array | number[] | Tensor, C: number, opti
   const B = t.shape[0];
   const out = alloc(B, t.device, [B]);
   return {
-    run: (async) => nat().dpClipFactors(t.memory, B, c, RULES.indexOf(rule), out.memory, async),
+    run: (async) => nat().dpClipFactors({ norms: t.memory, B, C: c, rule, factors: out.memory, async }),
     result: () => hostData(out),
   };
 }
@@ -201,15 +210,10 @@ function prepareClipped(
   if (perSample) checkPerSample(perSample, s, device, 'options.perSample');
   const weight = alloc(s.dout * s.din, device, [s.dout, s.din]);
   const bias = withBias ? alloc(s.dout, device, [s.dout]) : undefined;
-  const empty = s.B * s.T === 0 || s.dout === 0;
   return {
-    // An empty batch is a valid step: the (already zero) outputs are the sum.
+    // An empty batch is a valid step on every device (the core's empty-size rule): the sum is zeros.
     run: (async) =>
-      empty && device === 'cuda'
-        ? async
-          ? Promise.resolve()
-          : undefined
-        : nat().dpClippedLinearGrad(A.memory, G.memory, s.B, s.T, s.din, s.dout, f.memory, weight.memory, bias?.memory ?? null, perSample?.memory ?? null, async),
+      nat().dpClippedLinearGrad({ A: A.memory, G: G.memory, ...s, factors: f.memory, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
     result: () => (bias ? { weight, bias } : { weight }),
   };
 }
@@ -222,14 +226,8 @@ function prepareRows(rows: Tensor, C: number, options?: ClipOptions): Prepared<{
   const [B, p] = rows.shape;
   const sum = alloc(p, rows.device, [p]);
   const factors = alloc(B, rows.device, [B]);
-  const empty = B === 0 || p === 0;
   return {
-    run: (async) =>
-      empty && rows.device === 'cuda'
-        ? async
-          ? Promise.resolve()
-          : undefined
-        : nat().dpClipRows(rows.memory, B, p, c, RULES.indexOf(rule), sum.memory, factors.memory, async),
+    run: (async) => nat().dpClipRows({ rows: rows.memory, B, p, C: c, rule, sum: sum.memory, factors: factors.memory, async }),
     result: () => ({ sum, factors: hostData(factors) }),
   };
 }
@@ -249,7 +247,7 @@ function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
   // The secure seed lives only in this closure and the native call; it is never returned.
   const seed = secure ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');
   return {
-    run: (async) => nat().dpAddNoise(t.memory, t.size, std, seed, step, offset, secure, async),
+    run: (async) => nat().dpAddNoise({ t: t.memory, n: t.size, std, seed, step, offset, secure, async }),
     result: () => t,
   };
 }
@@ -266,7 +264,7 @@ export function chooseNormMethod(T: number, din: number, dout: number): 'gram' |
   const t = checkInt(T, 'T', 0, 2 ** 40);
   const i = checkInt(din, 'din', 0, 2 ** 40);
   const o = checkInt(dout, 'dout', 0, 2 ** 40);
-  return nat().dpChooseNormMethod(t, i, o) === 1 ? 'gram' : 'materialize';
+  return nat().dpChooseNormMethod({ T: t, din: i, dout: o });
 }
 
 const linearGradNormsOp = defineOp('linearGradNorms', prepareNorms);

@@ -9,16 +9,48 @@ import { FrugalError, describe } from '../errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, shapeText } from '../validate';
 
+// The addon's argument lists (native/addon/slash.cc reads these keys and refuses any other).
+interface ProjectionArgs {
+  seed: bigint;
+  layers: number;
+  dim: number;
+  hidden: number;
+  dist: ProjectionDist;
+  async: boolean;
+}
+interface BlockArgs {
+  a: Memory;
+  Wo: Memory;
+  c: Memory;
+  h: Memory;
+  shift: Memory | null;
+  gamma: Memory;
+  beta: Memory;
+  rows: number;
+  inner: number;
+  hidden: number;
+  eps: number;
+  async: boolean;
+}
+/** A packed batch: offsets [B + 1] into rows of `hidden` floats. */
+interface PackedArgs {
+  offsets: Int32Array;
+  hidden: number;
+  async: boolean;
+}
 interface SlashNative {
-  slashProject(z: Memory, shifts: Memory, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
-  slashProjectBackward(g: Memory, dz: Memory, batch: number, seed: bigint, layers: number, dim: number, hidden: number, dist: number, async: boolean): unknown;
-  slashOutputBlock(a: Memory, Wo: Memory, c: Memory, h: Memory, shift: Memory | null, gamma: Memory, beta: Memory, y: Memory, mean: Memory, rstd: Memory,
-    rows: number, inner: number, hidden: number, eps: number, async: boolean): unknown;
-  slashOutputBlockBackward(a: Memory, Wo: Memory, c: Memory, h: Memory, shift: Memory | null, gamma: Memory, beta: Memory, dy: Memory, y: Memory | null,
-    mean: Memory, rstd: Memory, rows: number, inner: number, hidden: number, eps: number, dh: Memory, dc: Memory, dshift: Memory,
-    dgamma: Memory, dbeta: Memory, perSample: Memory | null, tokensPerSample: number, da: Memory | null, dWo: Memory | null, async: boolean): unknown;
-  slashFoldShift(c: Memory, shift: Memory, out: Memory, hidden: number, async: boolean): unknown;
-  slashPrompt(op: number, offsets: Int32Array, hidden: number, x: Memory, prompt: Memory | null, out: Memory | null, dprompt: Memory | null, async: boolean): unknown;
+  slashProject(args: ProjectionArgs & { z: Memory; shifts: Memory }): unknown;
+  slashProjectBackward(args: ProjectionArgs & { g: Memory; dz: Memory; batch: number }): unknown;
+  slashOutputBlock(args: BlockArgs & { y: Memory; mean: Memory; rstd: Memory }): unknown;
+  slashOutputBlockBackward(args: BlockArgs & {
+    dy: Memory; y: Memory | null; mean: Memory; rstd: Memory; dh: Memory; dc: Memory | null; dShift: Memory | null;
+    dGamma: Memory | null; dBeta: Memory | null; dShiftPerSample: Memory | null; tokensPerSample: number; dA: Memory | null; dWo: Memory | null;
+  }): unknown;
+  slashFoldShift(args: { c: Memory; shift: Memory; out: Memory; hidden: number; async: boolean }): unknown;
+  slashPromptInsert(args: PackedArgs & { x: Memory; prompt: Memory; out: Memory }): unknown;
+  slashPromptInsertBackward(args: PackedArgs & { dout: Memory; dx: Memory; dPrompt: Memory | null }): unknown;
+  slashPromptAdd(args: PackedArgs & { x: Memory; prompt: Memory }): unknown;
+  slashPromptAddBackward(args: PackedArgs & { x: Memory; dPrompt: Memory }): unknown;
 }
 
 const nat = () => native<SlashNative>();
@@ -73,7 +105,7 @@ function prepareProject(options: ProjectOptions): Prepared<Tensor> {
   const dist = checkDist(o.dist, 'options.dist');
   const out = outputTensor(o.out, 'options.out', [layers, hidden], z.device);
   return {
-    run: (async) => nat().slashProject(z.memory, out.memory, seed, layers, z.size, hidden, DISTS.indexOf(dist), async),
+    run: (async) => nat().slashProject({ z: z.memory, shifts: out.memory, seed, layers, dim: z.size, hidden, dist, async }),
     result: () => out,
   };
 }
@@ -92,7 +124,7 @@ function prepareProjectBackward(options: ProjectBackwardOptions): Prepared<Tenso
   const [layers, hidden] = g.shape.slice(-2);
   const out = outputTensor(o.out, 'options.out', rank === 3 ? [batch, dim] : [dim], g.device);
   return {
-    run: (async) => nat().slashProjectBackward(g.memory, out.memory, batch, seed, layers, dim, hidden, DISTS.indexOf(dist), async),
+    run: (async) => nat().slashProjectBackward({ g: g.memory, dz: out.memory, batch, seed, layers, dim, hidden, dist, async }),
     result: () => out,
   };
 }
@@ -234,6 +266,14 @@ function checkBlock(o: Partial<OutputBlockInputs>): BlockShape {
   return { rows: lead.reduce((x, y) => x * y, 1), inner, hidden, lead, device, eps, shift };
 }
 
+// The block inputs checkBlock checked, as the addon takes them.
+function blockArgs(o: Partial<OutputBlockInputs>, s: ReturnType<typeof checkBlock>, async: boolean): BlockArgs {
+  return {
+    a: o.a!.memory, Wo: o.Wo!.memory, c: o.c!.memory, h: o.h!.memory, shift: s.shift?.memory ?? null,
+    gamma: o.gamma!.memory, beta: o.beta!.memory, rows: s.rows, inner: s.inner, hidden: s.hidden, eps: s.eps, async,
+  };
+}
+
 function prepareOutputBlock(options: OutputBlockInputs): Prepared<OutputBlockResult> {
   const o = checkOptions<OutputBlockInputs>(options, 'options');
   const s = checkBlock(o);
@@ -241,8 +281,7 @@ function prepareOutputBlock(options: OutputBlockInputs): Prepared<OutputBlockRes
   const mean = zeros(s.lead, s.device);
   const rstd = zeros(s.lead, s.device);
   return {
-    run: (async) => nat().slashOutputBlock(o.a!.memory, o.Wo!.memory, o.c!.memory, o.h!.memory, s.shift?.memory ?? null,
-      o.gamma!.memory, o.beta!.memory, y.memory, mean.memory, rstd.memory, s.rows, s.inner, s.hidden, s.eps, async),
+    run: (async) => nat().slashOutputBlock({ ...blockArgs(o, s, async), y: y.memory, mean: mean.memory, rstd: rstd.memory }),
     result: () => ({ y, mean, rstd }),
   };
 }
@@ -281,10 +320,11 @@ function prepareOutputBlockBackward(options: OutputBlockBackwardInputs): Prepare
   if (needA) grads.dA = zeros(o.a!.shape.slice(), s.device);
   if (needWo) grads.dWo = zeros([H, s.inner], s.device);
   return {
-    run: (async) => nat().slashOutputBlockBackward(o.a!.memory, o.Wo!.memory, o.c!.memory, o.h!.memory, s.shift?.memory ?? null,
-      o.gamma!.memory, o.beta!.memory, dy.memory, y?.memory ?? null, mean.memory, rstd.memory, s.rows, s.inner, H, s.eps,
-      grads.dH.memory, grads.dC.memory, grads.dShift.memory, grads.dGamma.memory, grads.dBeta.memory,
-      grads.dShiftPerSample?.memory ?? null, tokens, grads.dA?.memory ?? null, grads.dWo?.memory ?? null, async),
+    run: (async) => nat().slashOutputBlockBackward({
+      ...blockArgs(o, s, async), dy: dy.memory, y: y?.memory ?? null, mean: mean.memory, rstd: rstd.memory,
+      dh: grads.dH.memory, dc: grads.dC.memory, dShift: grads.dShift.memory, dGamma: grads.dGamma.memory, dBeta: grads.dBeta.memory,
+      dShiftPerSample: grads.dShiftPerSample?.memory ?? null, tokensPerSample: tokens, dA: grads.dA?.memory ?? null, dWo: grads.dWo?.memory ?? null,
+    }),
     result: () => grads,
   };
 }
@@ -330,7 +370,7 @@ function prepareFold(c: Tensor, shift: Tensor): Prepared<Tensor> {
   const ts = checkTensor(shift, 'shift');
   checkDims(ts, 'shift', tc.shape);
   const out = zeros(tc.shape.slice(), commonDevice([[tc, 'c'], [ts, 'shift']]));
-  return { run: (async) => nat().slashFoldShift(tc.memory, ts.memory, out.memory, tc.size, async), result: () => out };
+  return { run: (async) => nat().slashFoldShift({ c: tc.memory, shift: ts.memory, out: out.memory, hidden: tc.size, async }), result: () => out };
 }
 
 const foldShiftOp = defineOp('foldShift', prepareFold);
@@ -395,7 +435,7 @@ function preparePromptInsert(x: Tensor, prompt: Tensor, offsets: Offsets): Prepa
   const B = off.length - 1;
   const out = zeros([total + B, hidden], commonDevice([[t, 'x'], [p, 'prompt']]));
   const shifted = off.map((o, b) => o + b);
-  return { run: (async) => nat().slashPrompt(0, off, hidden, t.memory, p.memory, out.memory, null, async), result: () => ({ out, offsets: shifted }) };
+  return { run: (async) => nat().slashPromptInsert({ offsets: off, hidden, x: t.memory, prompt: p.memory, out: out.memory, async }), result: () => ({ out, offsets: shifted }) };
 }
 
 const promptInsertOp = defineOp('promptInsert', preparePromptInsert);
@@ -421,7 +461,7 @@ function preparePromptInsertBackward(dout: Tensor, offsets: Offsets): Prepared<{
   const off = checkOffsets(offsets, 'offsets', total - samples, false);
   const dx = zeros([off[off.length - 1], hidden], t.device);
   const dPrompt = zeros([hidden], t.device);
-  return { run: (async) => nat().slashPrompt(1, off, hidden, t.memory, null, dx.memory, dPrompt.memory, async), result: () => ({ dx, dPrompt }) };
+  return { run: (async) => nat().slashPromptInsertBackward({ offsets: off, hidden, dout: t.memory, dx: dx.memory, dPrompt: dPrompt.memory, async }), result: () => ({ dx, dPrompt }) };
 }
 
 const promptInsertBackwardOp = defineOp('promptInsertBackward', preparePromptInsertBackward);
@@ -445,7 +485,7 @@ function preparePromptAdd(x: Tensor, prompt: Tensor, offsets: Offsets): Prepared
   checkDims(p, 'prompt', [hidden]);
   commonDevice([[t, 'x'], [p, 'prompt']]);
   const off = checkOffsets(offsets, 'offsets', total, true);
-  return { run: (async) => nat().slashPrompt(2, off, hidden, t.memory, p.memory, null, null, async), result: () => t };
+  return { run: (async) => nat().slashPromptAdd({ offsets: off, hidden, x: t.memory, prompt: p.memory, async }), result: () => t };
 }
 
 const promptAddOp = defineOp('promptAdd', preparePromptAdd);
@@ -469,7 +509,7 @@ function preparePromptAddBackward(dx: Tensor, offsets: Offsets): Prepared<Tensor
   const { t, total, hidden } = packed(dx, 'dx');
   const off = checkOffsets(offsets, 'offsets', total, true);
   const dPrompt = zeros([hidden], t.device);
-  return { run: (async) => nat().slashPrompt(3, off, hidden, t.memory, null, null, dPrompt.memory, async), result: () => dPrompt };
+  return { run: (async) => nat().slashPromptAddBackward({ offsets: off, hidden, x: t.memory, dPrompt: dPrompt.memory, async }), result: () => dPrompt };
 }
 
 const promptAddBackwardOp = defineOp('promptAddBackward', preparePromptAddBackward);

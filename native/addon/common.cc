@@ -31,100 +31,187 @@ bool IsDeviceBuffer(const Napi::Value& v) {
   return v.IsObject() && v.As<Napi::Object>().Has("__frugalDevicePtr");
 }
 
+constexpr int64_t kMaxSize = int64_t{1} << 40;
+
 }  // namespace
 
-Buffer GetBuffer(const Napi::Value& v, const char* what) {
-  Buffer b;
-  b.value = v;
+Args::Args(const Napi::CallbackInfo& info, const char* op) : env_(info.Env()), op_(op) {
+  if (info.Length() != 1 || !info[0].IsObject() || info[0].IsArray()) {
+    Throw(env_, Code::kConfig, std::string(op) + ": expected one arguments object");
+  }
+  object_ = info[0].As<Napi::Object>();
+}
+
+void Args::Fail(Code code, const char* key, const std::string& message) const {
+  Throw(env_, code, std::string(op_) + ": " + key + ": " + message);
+}
+
+Napi::Value Args::Get(const char* key) {
+  read_.emplace_back(key);
+  return object_.Get(key);
+}
+
+void Args::Keep(const Napi::Value& v) { keep_.push_back(v); }
+
+float* Args::Floats(const char* key, bool optional, size_t* length, Device* device) {
+  const Napi::Value v = Get(key);
+  *length = 0;
+  *device = Device::kCpu;
+  if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
+  float* data = nullptr;
   if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
     Napi::Float32Array a = v.As<Napi::Float32Array>();
-    b.data = a.Data();
-    b.length = a.ElementLength();
-    return b;
-  }
-  if (IsDeviceBuffer(v)) {
+    data = a.Data();
+    *length = a.ElementLength();
+  } else if (IsDeviceBuffer(v)) {
     Napi::Object o = v.As<Napi::Object>();
+    const Napi::Value ptr = o.Get("__frugalDevicePtr"), len = o.Get("length");
+    if (!ptr.IsBigInt() || !len.IsNumber()) Fail(Code::kDType, key, "a malformed device buffer");
     bool lossless = false;
-    b.data = reinterpret_cast<float*>(
-        o.Get("__frugalDevicePtr").As<Napi::BigInt>().Uint64Value(&lossless));
-    b.length = static_cast<size_t>(o.Get("length").As<Napi::Number>().Int64Value());
-    b.device = Device::kCuda;
-    return b;
+    data = reinterpret_cast<float*>(ptr.As<Napi::BigInt>().Uint64Value(&lossless));
+    *length = static_cast<size_t>(len.As<Napi::Number>().Int64Value());
+    *device = Device::kCuda;
+  } else {
+    Fail(Code::kDType, key, optional ? "expected a Float32Array, a device buffer or null" : "expected a Float32Array or device buffer");
   }
-  Throw(v.Env(), Code::kDType, std::string(what) + ": expected a Float32Array or device buffer");
+  Keep(v);
+  return data;
 }
 
-Buffer GetOptionalBuffer(const Napi::Value& v, const char* what) {
-  if (v.IsUndefined() || v.IsNull()) return Buffer{};
-  return GetBuffer(v, what);
-}
-
-void RequireLength(Napi::Env env, const Buffer& b, size_t need, const char* what) {
-  if (b.length < need) {
-    Throw(env, Code::kShape, std::string(what) + ": expected at least " + std::to_string(need) +
-                                 " elements, got " + std::to_string(b.length));
+// A tensor the op computes with: its length is checked and its device joins the call's.
+float* Args::Joined(const char* key, bool optional, size_t need, size_t* length) {
+  Device device;
+  float* data = Floats(key, optional, length, &device);
+  if (!data && optional) return nullptr;
+  if (*length < need) {
+    Fail(Code::kShape, key, "expected at least " + std::to_string(need) + " elements, got " + std::to_string(*length));
   }
+  if (!device_key_) {
+    device_key_ = key;
+    device_ = device;
+  } else if (device != device_) {
+    Fail(Code::kDevice, key, std::string("on a different device than ") + device_key_);
+  }
+  return data;
 }
 
-Napi::Uint32Array GetUint32Array(const Napi::Value& v, const char* what) {
+float* Args::Tensor(const char* key, size_t need) {
+  size_t length = 0;
+  return Joined(key, false, need, &length);
+}
+
+float* Args::OptionalTensor(const char* key, size_t need) {
+  size_t length = 0;
+  return Joined(key, true, need, &length);
+}
+
+float* Args::WholeTensor(const char* key, size_t* length) { return Joined(key, false, 0, length); }
+
+float* Args::Memory(const char* key, size_t* length, Device* device) { return Floats(key, false, length, device); }
+
+uint32_t* Args::Words(const char* key, size_t* length) {
+  const Napi::Value v = Get(key);
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-    Throw(v.Env(), Code::kDType, std::string(what) + ": expected a Uint32Array");
+    Fail(Code::kDType, key, "expected a Uint32Array");
   }
-  return v.As<Napi::Uint32Array>();
+  Keep(v);
+  *length = v.As<Napi::Uint32Array>().ElementLength();
+  return v.As<Napi::Uint32Array>().Data();
 }
 
-Napi::Int32Array GetInt32Array(const Napi::Value& v, const char* what) {
+const int32_t* Args::Offsets(const char* key, size_t* length) {
+  const Napi::Value v = Get(key);
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    Throw(v.Env(), Code::kDType, std::string(what) + ": expected an Int32Array");
+    Fail(Code::kDType, key, "expected an Int32Array");
   }
-  return v.As<Napi::Int32Array>();
+  Keep(v);
+  *length = v.As<Napi::Int32Array>().ElementLength();
+  return v.As<Napi::Int32Array>().Data();
 }
 
-int64_t GetInt(const Napi::Value& v, const char* what) {
-  if (!v.IsNumber()) Throw(v.Env(), Code::kDType, std::string(what) + ": expected an integer");
+int64_t Args::Int(const char* key, int64_t lo, int64_t hi) {
+  const Napi::Value v = Get(key);
+  if (!v.IsNumber()) Fail(Code::kDType, key, "expected an integer");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d == static_cast<double>(static_cast<int64_t>(d)))) {
-    Throw(v.Env(), Code::kRange, std::string(what) + ": expected an integer");
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    Fail(Code::kRange, key, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(d));
   }
   return static_cast<int64_t>(d);
 }
 
-int64_t GetSize(const Napi::Value& v, const char* what) {
-  const int64_t n = GetInt(v, what);
-  if (n < 0 || n > (int64_t{1} << 40)) Throw(v.Env(), Code::kShape, std::string(what) + ": expected a size in [0, 2^40]");
-  return n;
+int64_t Args::Size(const char* key) {
+  const Napi::Value v = Get(key);
+  if (!v.IsNumber()) Fail(Code::kDType, key, "expected a size");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= static_cast<double>(kMaxSize)) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    Fail(Code::kShape, key, "expected a size (an integer in [0, 2^40]), got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
 }
 
-double GetNumber(const Napi::Value& v, const char* what) {
-  if (!v.IsNumber()) Throw(v.Env(), Code::kDType, std::string(what) + ": expected a number");
+double Args::Number(const char* key) {
+  const Napi::Value v = Get(key);
+  if (!v.IsNumber()) Fail(Code::kDType, key, "expected a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-bool GetBool(const Napi::Value& v, const char* what) {
-  if (!v.IsBoolean()) Throw(v.Env(), Code::kDType, std::string(what) + ": expected a boolean");
+bool Args::Bool(const char* key) {
+  const Napi::Value v = Get(key);
+  if (!v.IsBoolean()) Fail(Code::kDType, key, "expected a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
-uint64_t GetSeed(const Napi::Value& v, const char* what) {
+uint64_t Args::Seed(const char* key) {
+  const Napi::Value v = object_.Get(key);
   if (v.IsBigInt()) {
+    read_.emplace_back(key);
     bool lossless = false;
-    uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) Throw(v.Env(), Code::kRange, std::string(what) + ": expected 0 <= seed < 2^64");
+    const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) Fail(Code::kRange, key, "expected 0 <= seed < 2^64");
     return s;
   }
-  const int64_t s = GetInt(v, what);
-  if (s < 0) Throw(v.Env(), Code::kRange, std::string(what) + ": expected 0 <= seed < 2^64");
-  return static_cast<uint64_t>(s);
+  return static_cast<uint64_t>(Int(key, 0, (int64_t{1} << 53) - 1));
 }
 
-std::string GetString(const Napi::Value& v, const char* what) {
-  if (!v.IsString()) Throw(v.Env(), Code::kDType, std::string(what) + ": expected a string");
+std::string Args::String(const char* key) {
+  const Napi::Value v = Get(key);
+  if (!v.IsString()) Fail(Code::kDType, key, "expected a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+size_t Args::Count(std::initializer_list<int64_t> dims) const {
+  // Each dim is a Size (<= 2^40), so one step of the product cannot overflow
+  // once the running product is checked against 2^40 first.
+  int64_t n = 1;
+  for (const int64_t d : dims) {
+    if (d == 0) return 0;
+  }
+  for (const int64_t d : dims) {
+    if (n > kMaxSize / d) Throw(env_, Code::kShape, std::string(op_) + ": the sizes make more than 2^40 elements");
+    n *= d;
+  }
+  return static_cast<size_t>(n);
+}
+
+Context Args::context() const {
+  Context ctx;
+  ctx.device = device_;
+  return ctx;
+}
+
+void Args::Done() {
+  const Napi::Array keys = object_.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).ToString().Utf8Value();
+    bool known = false;
+    for (const std::string& r : read_) known = known || r == key;
+    if (!known) Throw(env_, Code::kConfig, std::string(op_) + ": " + key + ": not an argument of this op");
+  }
 }
 
 namespace {
 
-Status Guarded(const Work& work) {
+Status Guarded(const Args::Work& work) {
   try {
     return work();
   } catch (const std::bad_alloc&) {
@@ -138,11 +225,8 @@ Status Guarded(const Work& work) {
 
 class OpWorker : public Napi::AsyncWorker {
  public:
-  OpWorker(Napi::Env env, const std::vector<Napi::Value>& keep, Work work, Result result)
-      : Napi::AsyncWorker(env, "frugal"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)),
-        result_(std::move(result)) {
+  OpWorker(Napi::Env env, const std::vector<Napi::Value>& keep, Args::Work work)
+      : Napi::AsyncWorker(env, "frugal"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
     for (const Napi::Value& v : keep) {
       if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
     }
@@ -153,14 +237,10 @@ class OpWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (!status_.ok()) {
+    if (status_.ok()) {
+      deferred_.Resolve(env.Undefined());
+    } else {
       deferred_.Reject(MakeError(env, status_).Value());
-      return;
-    }
-    try {
-      deferred_.Resolve(result_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
     }
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -168,43 +248,25 @@ class OpWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> keep_;
-  Work work_;
-  Result result_;
+  Args::Work work_;
   Status status_;
 };
 
 }  // namespace
 
-Napi::Value Run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep, Work work,
-                Result result) {
-  if (!async) {
-    Status s = Guarded(work);
-    if (!s.ok()) throw MakeError(env, s);
-    return result(env);
+Napi::Value Args::Run(Work work) {
+  const Napi::Value async = Get("async");
+  if (!async.IsUndefined() && !async.IsBoolean()) Fail(Code::kDType, "async", "expected a boolean");
+  Done();
+  if (!async.IsBoolean() || !async.As<Napi::Boolean>().Value()) {
+    const Status s = Guarded(work);
+    if (!s.ok()) throw MakeError(env_, s);
+    return env_.Undefined();
   }
-  auto* worker = new OpWorker(env, keep, std::move(work), std::move(result));
+  auto* worker = new OpWorker(env_, keep_, std::move(work));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
-}
-
-Device OneDevice(Napi::Env env, const char* op, std::initializer_list<const Buffer*> buffers) {
-  const Buffer* first = nullptr;
-  for (const Buffer* b : buffers) {
-    if (!b->data && b->length == 0) continue;
-    if (!first) {
-      first = b;
-    } else if (b->device != first->device) {
-      Throw(env, Code::kDevice, std::string(op) + ": all buffers must be on one device");
-    }
-  }
-  return first ? first->device : Device::kCpu;
-}
-
-Context ContextFor(Device device) {
-  Context ctx;
-  ctx.device = device;
-  return ctx;
 }
 
 }  // namespace addon

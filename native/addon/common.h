@@ -1,5 +1,5 @@
-// Shared glue for every addon file: argument unpacking, Status -> JS error,
-// sync/async execution, and registration of op families.
+// Shared glue for every addon file: one op call's arguments read by name,
+// Status -> JS error, sync/async execution, and registration of op families.
 //
 // The TypeScript layer validates every argument first; the checks here are a
 // second line that turns anything unexpected into a JS exception (never a crash).
@@ -10,6 +10,7 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frugal/context.h"
@@ -31,46 +32,82 @@ std::vector<FamilyInit>& Families();
 Napi::Error MakeError(Napi::Env env, const Status& status);
 [[noreturn]] void Throw(Napi::Env env, Code code, const std::string& message);
 
-// ---- arguments ---------------------------------------------------------------
-// A Float32Array argument (host memory) or a CUDA buffer handle (device memory).
-struct Buffer {
-  float* data = nullptr;
-  size_t length = 0;  // in floats
-  Device device = Device::kCpu;
-  Napi::Value value;  // kept alive by async calls
+// ---- one op call's arguments -------------------------------------------------
+// Every addon function takes one plain JS object and reads it here by name, so an
+// op's argument list is written once in C++ (the reads of its addon function) and
+// once as the `…Args` interface of its TypeScript module. Done() ties the two: a
+// key the op does not read is refused (E_CONFIG), and a key it reads that the
+// TypeScript side did not send fails as a missing argument, so every test call
+// checks that both lists agree. Each tensor read has its length checked, joins
+// the call's one device (E_DEVICE on a mix) and stays referenced until an async
+// call settles, with no hand-written keep-alive list. Errors name "<op>: <key>".
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* op);
+
+  // Host floats (a Float32Array) or a device buffer of at least `need` elements.
+  float* Tensor(const char* key, size_t need);
+  // Like Tensor, but null or undefined give nullptr (an output not asked for).
+  float* OptionalTensor(const char* key, size_t need);
+  // A tensor of any length, all of whose elements the op uses.
+  float* WholeTensor(const char* key, size_t* length);
+  // Host or device floats on either device (it joins no device): the two sides of a copy.
+  float* Memory(const char* key, size_t* length, Device* device);
+  // Host-only integer arrays, kept alive like tensors.
+  uint32_t* Words(const char* key, size_t* length);
+  const int32_t* Offsets(const char* key, size_t* length);
+
+  // A dimension or element count: an integer in [0, 2^40] (E_SHAPE otherwise).
+  int64_t Size(const char* key);
+  // An integer in [lo, hi] (E_RANGE otherwise).
+  int64_t Int(const char* key, int64_t lo, int64_t hi);
+  double Number(const char* key);
+  float Float(const char* key) { return static_cast<float>(Number(key)); }
+  bool Bool(const char* key);
+  uint64_t Seed(const char* key);  // BigInt or safe integer in [0, 2^64)
+  std::string String(const char* key);
+  // One of `names` (the TypeScript string literal), as its C++ value; E_RANGE
+  // listing the names otherwise. Enums never cross as bare indices.
+  template <class E>
+  E Enum(const char* key, std::initializer_list<std::pair<const char*, E>> names) {
+    const std::string got = String(key);
+    std::string known;
+    for (const auto& n : names) {
+      if (got == n.first) return n.second;
+      known += (known.empty() ? "" : ", ") + std::string(n.first);
+    }
+    Fail(Code::kRange, key, "expected one of " + known + ", got '" + got + "'");
+  }
+
+  // The product of `dims` as an element count; E_SHAPE beyond 2^40 (so no
+  // length check can overflow).
+  size_t Count(std::initializer_list<int64_t> dims) const;
+  // E_<code> "<op>: <key>: <message>".
+  [[noreturn]] void Fail(Code code, const char* key, const std::string& message) const;
+
+  // The device every tensor read so far lives on (the CPU when none was read).
+  Context context() const;
+  // Refuses keys the op did not read (E_CONFIG).
+  void Done();
+  // Done(), then runs `work` now or, when the "async" key is true, on a libuv
+  // worker (returning a Promise settled with undefined or the error).
+  using Work = std::function<Status()>;
+  Napi::Value Run(Work work);
+
+ private:
+  Napi::Value Get(const char* key);
+  float* Floats(const char* key, bool optional, size_t* length, Device* device);
+  float* Joined(const char* key, bool optional, size_t need, size_t* length);
+  void Keep(const Napi::Value& v);
+
+  Napi::Env env_;
+  Napi::Object object_;
+  const char* op_;
+  std::vector<std::string> read_;
+  std::vector<Napi::Value> keep_;
+  Device device_ = Device::kCpu;
+  const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
 };
-// Float32Array, or a device buffer object; `what` names the argument in errors.
-Buffer GetBuffer(const Napi::Value& v, const char* what);
-// Like GetBuffer, but null/undefined give an empty Buffer (data == nullptr).
-Buffer GetOptionalBuffer(const Napi::Value& v, const char* what);
-// Checks that a buffer holds at least `need` floats.
-void RequireLength(Napi::Env env, const Buffer& b, size_t need, const char* what);
-
-Napi::Uint32Array GetUint32Array(const Napi::Value& v, const char* what);
-Napi::Int32Array GetInt32Array(const Napi::Value& v, const char* what);
-int64_t GetInt(const Napi::Value& v, const char* what);
-// A dimension or element count: an integer in [0, 2^40] (E_SHAPE otherwise).
-int64_t GetSize(const Napi::Value& v, const char* what);
-double GetNumber(const Napi::Value& v, const char* what);
-bool GetBool(const Napi::Value& v, const char* what);
-uint64_t GetSeed(const Napi::Value& v, const char* what);  // BigInt or safe integer
-std::string GetString(const Napi::Value& v, const char* what);
-
-// ---- execution ---------------------------------------------------------------
-// Runs `work` now (sync) or on a libuv worker (async, returns a Promise). `keep`
-// holds the JS values whose memory `work` touches; they stay referenced until
-// the promise settles. `result` builds the return value on the JS thread.
-using Work = std::function<Status()>;
-using Result = std::function<Napi::Value(Napi::Env)>;
-Napi::Value Run(Napi::Env env, bool async, const std::vector<Napi::Value>& keep, Work work,
-                Result result);
-
-// Context for a call: CPU by default, CUDA when the inputs live on the device.
-Context ContextFor(Device device);
-
-// The one device all present buffers live on (buffers with no data are skipped);
-// throws E_DEVICE naming `op` when they disagree.
-Device OneDevice(Napi::Env env, const char* op, std::initializer_list<const Buffer*> buffers);
 
 }  // namespace addon
 }  // namespace frugal

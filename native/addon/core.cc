@@ -25,25 +25,31 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Status s = SetNumThreads(static_cast<int>(GetInt(info[0], "threads")));
+  Args args(info, "setNumThreads");
+  const int threads = static_cast<int>(args.Int("threads", 0, 1 << 20));
+  args.Done();
+  Status s = SetNumThreads(threads);
   if (!s.ok()) throw MakeError(info.Env(), s);
   return info.Env().Undefined();
 }
 
 Napi::Value SetIsaLevel(const Napi::CallbackInfo& info) {
+  Args args(info, "setIsa");
   Isa isa;
-  const std::string name = GetString(info[0], "isa");
-  if (!ParseIsa(name.c_str(), &isa)) Throw(info.Env(), Code::kRange, "isa: unknown level '" + name + "'");
+  const std::string name = args.String("level");
+  args.Done();
+  if (!ParseIsa(name.c_str(), &isa)) args.Fail(Code::kRange, "level", "unknown level '" + name + "'");
   Status s = SetIsa(isa);
   if (!s.ok()) throw MakeError(info.Env(), s);
   return info.Env().Undefined();
 }
 
-// cudaAlloc(length) -> { __frugalDevicePtr, length }, freed when collected.
+// cudaAlloc({ length }) -> { __frugalDevicePtr, length }, freed when collected.
 Napi::Value CudaAlloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int64_t length = GetInt(info[0], "length");
-  if (length < 0) Throw(env, Code::kRange, "length: expected >= 0");
+  Args args(info, "cudaAlloc");
+  const int64_t length = args.Size("length");
+  args.Done();
   void* ptr = nullptr;
   Status s = CudaMalloc(&ptr, static_cast<size_t>(length) * sizeof(float));
   if (!s.ok()) throw MakeError(env, s);
@@ -54,17 +60,24 @@ Napi::Value CudaAlloc(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// cudaCopy(dst, src): host<->device copy of min(length) floats.
+// cudaCopy({ dst, src }): host<->device copy of src's floats.
 Napi::Value CudaCopy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Buffer dst = GetBuffer(info[0], "dst"), src = GetBuffer(info[1], "src");
-  RequireLength(env, dst, src.length, "dst");
-  const size_t bytes = src.length * sizeof(float);
+  Args args(info, "cudaCopy");
+  size_t dst_length = 0, src_length = 0;
+  Device dst_device, src_device;
+  float* dst = args.Memory("dst", &dst_length, &dst_device);
+  const float* src = args.Memory("src", &src_length, &src_device);
+  args.Done();
+  if (dst_length < src_length) {
+    args.Fail(Code::kShape, "dst", "expected at least " + std::to_string(src_length) + " elements, got " + std::to_string(dst_length));
+  }
+  const size_t bytes = src_length * sizeof(float);
   Status s;
-  if (dst.device == Device::kCuda && src.device == Device::kCpu) {
-    s = CudaCopyToDevice(dst.data, src.data, bytes);
-  } else if (dst.device == Device::kCpu && src.device == Device::kCuda) {
-    s = CudaCopyToHost(dst.data, src.data, bytes);
+  if (dst_device == Device::kCuda && src_device == Device::kCpu) {
+    s = CudaCopyToDevice(dst, src, bytes);
+  } else if (dst_device == Device::kCpu && src_device == Device::kCuda) {
+    s = CudaCopyToHost(dst, src, bytes);
   } else {
     s = Status::Device("cudaCopy: expected one host and one device buffer");
   }

@@ -1,8 +1,5 @@
-// slash family glue: unpack, check lengths and devices, run sync or async.
-// lib/slash/ops.ts checked shapes and ranges; these checks are the second line.
-#include <string>
-#include <vector>
-
+// slash family glue: the arguments of lib/slash/ops.ts's …Args interfaces, read
+// by name. TypeScript checked shapes and ranges; these checks are the second line.
 #include "common.h"
 #include "frugal/slash.h"
 
@@ -10,205 +7,161 @@ namespace frugal {
 namespace addon {
 namespace {
 
-// (seed, layers, dim, hidden, dist) starting at info[first].
-ProjectionParams GetProjection(const Napi::CallbackInfo& info, int first) {
+// seed, layers, dim, hidden, dist: the projection every W_l is regenerated from.
+ProjectionParams ReadProjection(Args& args) {
   ProjectionParams p;
-  p.seed = GetSeed(info[first], "seed");
-  p.layers = GetSize(info[first + 1], "layers");
-  p.dim = GetSize(info[first + 2], "dim");
-  p.hidden = GetSize(info[first + 3], "hidden");
-  const int64_t dist = GetInt(info[first + 4], "dist");
-  if (dist < 0 || dist > 1) Throw(info.Env(), Code::kRange, "dist: expected 0 (normal) or 1 (rademacher)");
-  p.dist = static_cast<ProjectionDist>(dist);
+  p.seed = args.Seed("seed");
+  p.layers = args.Size("layers");
+  p.dim = args.Size("dim");
+  p.hidden = args.Size("hidden");
+  p.dist = args.Enum<ProjectionDist>("dist", {{"normal", ProjectionDist::kNormal}, {"rademacher", ProjectionDist::kRademacher}});
   return p;
 }
 
-// slashProject(z, shifts, seed, layers, dim, hidden, dist, async)
 Napi::Value ProjectFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Buffer z = GetBuffer(info[0], "z"), shifts = GetBuffer(info[1], "shifts");
-  const ProjectionParams p = GetProjection(info, 2);
-  RequireLength(env, z, static_cast<size_t>(p.dim), "z");
-  RequireLength(env, shifts, static_cast<size_t>(p.layers * p.hidden), "shifts");
-  const Context ctx = ContextFor(OneDevice(env, "slash.project", {&z, &shifts}));
-  return Run(env, GetBool(info[7], "async"), {info[0], info[1]},
-             [=] { return SlashProject(ctx, p, z.data, shifts.data); }, [](Napi::Env e) { return e.Undefined(); });
+  Args args(info, "slash.project");
+  const ProjectionParams p = ReadProjection(args);
+  const float* z = args.Tensor("z", static_cast<size_t>(p.dim));
+  float* shifts = args.Tensor("shifts", args.Count({p.layers, p.hidden}));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashProject(ctx, p, z, shifts); });
 }
 
-// slashProjectBackward(g, dz, batch, seed, layers, dim, hidden, dist, async)
 Napi::Value ProjectBackwardFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Buffer g = GetBuffer(info[0], "g"), dz = GetBuffer(info[1], "dz");
-  const int64_t batch = GetSize(info[2], "batch");
-  const ProjectionParams p = GetProjection(info, 3);
-  RequireLength(env, g, static_cast<size_t>(batch * p.layers * p.hidden), "g");
-  RequireLength(env, dz, static_cast<size_t>(batch * p.dim), "dz");
-  const Context ctx = ContextFor(OneDevice(env, "slash.projectBackward", {&g, &dz}));
-  return Run(env, GetBool(info[8], "async"), {info[0], info[1]},
-             [=] { return SlashProjectBackward(ctx, p, batch, g.data, dz.data); },
-             [](Napi::Env e) { return e.Undefined(); });
+  Args args(info, "slash.projectBackward");
+  const ProjectionParams p = ReadProjection(args);
+  const int64_t batch = args.Size("batch");
+  const float* g = args.Tensor("g", args.Count({batch, p.layers, p.hidden}));
+  float* dz = args.Tensor("dz", args.Count({batch, p.dim}));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashProjectBackward(ctx, p, batch, g, dz); });
 }
 
-// The block inputs (a, Wo, c, h, shift | null, gamma, beta) at info[0..6] and
-// (rows, in, hidden, eps) at info[first..first+3]; buffers returned in `held`.
-OutputBlockParams GetBlock(const Napi::CallbackInfo& info, int first, std::vector<Buffer>* held) {
-  Napi::Env env = info.Env();
-  static const char* const kNames[] = {"a", "Wo", "c", "h", "shift", "gamma", "beta"};
-  for (int k = 0; k < 7; ++k) {
-    held->push_back(k == 4 ? GetOptionalBuffer(info[k], kNames[k]) : GetBuffer(info[k], kNames[k]));
-  }
+// The block's sizes (rows, inner, hidden), eps and inputs a, Wo, c, h, shift?, gamma, beta.
+OutputBlockParams ReadBlock(Args& args) {
   OutputBlockParams p;
-  p.rows = GetSize(info[first], "rows");
-  p.in = GetSize(info[first + 1], "in");
-  p.hidden = GetSize(info[first + 2], "hidden");
-  p.eps = static_cast<float>(GetNumber(info[first + 3], "eps"));
-  const std::vector<Buffer>& b = *held;
-  RequireLength(env, b[0], static_cast<size_t>(p.rows * p.in), "a");
-  RequireLength(env, b[1], static_cast<size_t>(p.hidden * p.in), "Wo");
-  RequireLength(env, b[2], static_cast<size_t>(p.hidden), "c");
-  RequireLength(env, b[3], static_cast<size_t>(p.rows * p.hidden), "h");
-  if (b[4].data) RequireLength(env, b[4], static_cast<size_t>(p.hidden), "shift");
-  RequireLength(env, b[5], static_cast<size_t>(p.hidden), "gamma");
-  RequireLength(env, b[6], static_cast<size_t>(p.hidden), "beta");
-  p.a = b[0].data;
-  p.Wo = b[1].data;
-  p.c = b[2].data;
-  p.h = b[3].data;
-  p.shift = b[4].data;
-  p.gamma = b[5].data;
-  p.beta = b[6].data;
+  p.rows = args.Size("rows");
+  p.in = args.Size("inner");
+  p.hidden = args.Size("hidden");
+  p.eps = args.Float("eps");
+  const size_t H = static_cast<size_t>(p.hidden);
+  p.a = args.Tensor("a", args.Count({p.rows, p.in}));
+  p.Wo = args.Tensor("Wo", args.Count({p.hidden, p.in}));
+  p.c = args.Tensor("c", H);
+  p.h = args.Tensor("h", args.Count({p.rows, p.hidden}));
+  p.shift = args.OptionalTensor("shift", H);
+  p.gamma = args.Tensor("gamma", H);
+  p.beta = args.Tensor("beta", H);
   return p;
 }
 
-std::vector<Napi::Value> Args(const Napi::CallbackInfo& info, int count) {
-  std::vector<Napi::Value> v;
-  for (int k = 0; k < count; ++k) v.push_back(info[k]);
-  return v;
-}
-
-// slashOutputBlock(a, Wo, c, h, shift, gamma, beta, y, mean, rstd, rows, in, hidden, eps, async)
 Napi::Value OutputBlockFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<Buffer> in;
-  const OutputBlockParams p = GetBlock(info, 10, &in);
-  const Buffer y = GetBuffer(info[7], "y"), mean = GetBuffer(info[8], "mean"), rstd = GetBuffer(info[9], "rstd");
-  RequireLength(env, y, static_cast<size_t>(p.rows * p.hidden), "y");
-  RequireLength(env, mean, static_cast<size_t>(p.rows), "mean");
-  RequireLength(env, rstd, static_cast<size_t>(p.rows), "rstd");
-  const Context ctx = ContextFor(OneDevice(
-      env, "slash.outputBlock", {&in[0], &in[1], &in[2], &in[3], &in[4], &in[5], &in[6], &y, &mean, &rstd}));
-  return Run(env, GetBool(info[14], "async"), Args(info, 10),
-             [=] { return SlashOutputBlock(ctx, p, y.data, mean.data, rstd.data); },
-             [](Napi::Env e) { return e.Undefined(); });
+  Args args(info, "slash.outputBlock");
+  const OutputBlockParams p = ReadBlock(args);
+  const size_t rows = static_cast<size_t>(p.rows);
+  float* y = args.Tensor("y", args.Count({p.rows, p.hidden}));
+  float* mean = args.Tensor("mean", rows);
+  float* rstd = args.Tensor("rstd", rows);
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashOutputBlock(ctx, p, y, mean, rstd); });
 }
 
-// slashOutputBlockBackward(a, Wo, c, h, shift, gamma, beta, dy, y | null, mean, rstd,
-//   rows, in, hidden, eps, dh, dc, dshift, dgamma, dbeta, perSample, tokensPerSample,
-//   da, dWo, async); dc … dWo may be null (not asked).
+// The gradients not asked for (dc … dWo) are null.
 Napi::Value OutputBlockBackwardFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::vector<Buffer> in;
-  const OutputBlockParams p = GetBlock(info, 11, &in);
-  const Buffer dy = GetBuffer(info[7], "dy"), y = GetOptionalBuffer(info[8], "y");
-  const Buffer mean = GetBuffer(info[9], "mean"), rstd = GetBuffer(info[10], "rstd");
-  const Buffer dh = GetBuffer(info[15], "dh");
-  const Buffer dc = GetOptionalBuffer(info[16], "dc"), dshift = GetOptionalBuffer(info[17], "dShift");
-  const Buffer dgamma = GetOptionalBuffer(info[18], "dGamma"), dbeta = GetOptionalBuffer(info[19], "dBeta");
-  const Buffer per = GetOptionalBuffer(info[20], "dShiftPerSample");
-  const int64_t tokens = GetSize(info[21], "tokensPerSample");
-  const Buffer da = GetOptionalBuffer(info[22], "dA"), dWo = GetOptionalBuffer(info[23], "dWo");
-  const size_t rh = static_cast<size_t>(p.rows * p.hidden), H = static_cast<size_t>(p.hidden);
-  RequireLength(env, dy, rh, "dy");
-  if (y.data) RequireLength(env, y, rh, "y");
-  RequireLength(env, mean, static_cast<size_t>(p.rows), "mean");
-  RequireLength(env, rstd, static_cast<size_t>(p.rows), "rstd");
-  RequireLength(env, dh, rh, "dh");
-  for (const Buffer* b : {&dc, &dshift, &dgamma, &dbeta}) {
-    if (b->data) RequireLength(env, *b, H, "column gradient");
-  }
-  if (per.data) {
-    if (tokens <= 0 || p.rows % tokens != 0) Throw(env, Code::kShape, "tokensPerSample: expected a divisor of rows");
-    RequireLength(env, per, static_cast<size_t>(p.rows / tokens) * H, "dShiftPerSample");
-  }
-  if (da.data) RequireLength(env, da, static_cast<size_t>(p.rows * p.in), "dA");
-  if (dWo.data) RequireLength(env, dWo, static_cast<size_t>(p.hidden * p.in), "dWo");
+  Args args(info, "slash.outputBlockBackward");
+  const OutputBlockParams p = ReadBlock(args);
+  const size_t rh = args.Count({p.rows, p.hidden}), H = static_cast<size_t>(p.hidden), rows = static_cast<size_t>(p.rows);
+  const float* dy = args.Tensor("dy", rh);
+  const float* y = args.OptionalTensor("y", rh);
+  const float* mean = args.Tensor("mean", rows);
+  const float* rstd = args.Tensor("rstd", rows);
   OutputBlockGrads g;
-  g.dh = dh.data;
-  g.dc = dc.data;
-  g.dshift = dshift.data;
-  g.dgamma = dgamma.data;
-  g.dbeta = dbeta.data;
-  g.dshiftPerSample = per.data;
-  g.tokensPerSample = tokens;
-  g.da = da.data;
-  g.dWo = dWo.data;
-  const Context ctx = ContextFor(OneDevice(env, "slash.outputBlockBackward",
-                                           {&in[0], &in[1], &in[2], &in[3], &in[4], &in[5], &in[6], &dy, &y, &mean,
-                                            &rstd, &dh, &dc, &dshift, &dgamma, &dbeta, &per, &da, &dWo}));
-  return Run(env, GetBool(info[24], "async"), Args(info, 24),
-             [=] { return SlashOutputBlockBackward(ctx, p, dy.data, y.data, mean.data, rstd.data, g); },
-             [](Napi::Env e) { return e.Undefined(); });
+  g.dh = args.Tensor("dh", rh);
+  g.dc = args.OptionalTensor("dc", H);
+  g.dshift = args.OptionalTensor("dShift", H);
+  g.dgamma = args.OptionalTensor("dGamma", H);
+  g.dbeta = args.OptionalTensor("dBeta", H);
+  g.tokensPerSample = args.Size("tokensPerSample");
+  const bool per_sample = g.tokensPerSample > 0 && p.rows % g.tokensPerSample == 0;
+  g.dshiftPerSample = args.OptionalTensor("dShiftPerSample", per_sample ? static_cast<size_t>(p.rows / g.tokensPerSample) * H : 0);
+  if (g.dshiftPerSample && !per_sample) args.Fail(Code::kShape, "tokensPerSample", "expected a divisor of rows");
+  g.da = args.OptionalTensor("dA", args.Count({p.rows, p.in}));
+  g.dWo = args.OptionalTensor("dWo", args.Count({p.hidden, p.in}));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashOutputBlockBackward(ctx, p, dy, y, mean, rstd, g); });
 }
 
-// slashFoldShift(c, shift, out, hidden, async)
+// hidden is the element count of c, shift and out.
 Napi::Value FoldShiftFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const Buffer c = GetBuffer(info[0], "c"), shift = GetBuffer(info[1], "shift"), out = GetBuffer(info[2], "out");
-  const int64_t hidden = GetSize(info[3], "hidden");
-  for (const Buffer* b : {&c, &shift, &out}) RequireLength(env, *b, static_cast<size_t>(hidden), "c, shift and out");
-  const Context ctx = ContextFor(OneDevice(env, "slash.foldShift", {&c, &shift, &out}));
-  return Run(env, GetBool(info[4], "async"), Args(info, 3),
-             [=] { return SlashFoldShift(ctx, hidden, c.data, shift.data, out.data); },
-             [](Napi::Env e) { return e.Undefined(); });
+  Args args(info, "slash.foldShift");
+  const int64_t hidden = args.Size("hidden");
+  const size_t H = static_cast<size_t>(hidden);
+  const float* c = args.Tensor("c", H);
+  const float* shift = args.Tensor("shift", H);
+  float* out = args.Tensor("out", H);
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashFoldShift(ctx, hidden, c, shift, out); });
 }
 
-// slashPrompt(op, offsets, hidden, x, prompt | null, out | null, dprompt | null, async)
-// op: 0 insert (x → out), 1 extract (x = dout → out = dx, dprompt), 2 add (x += prompt),
-// 3 sum (dprompt = Σ prompt rows of x).
-Napi::Value PromptFn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int64_t op = GetInt(info[0], "op");
-  if (op < 0 || op > 3) Throw(env, Code::kRange, "op: expected 0..3");
-  const Napi::Int32Array offsets = GetInt32Array(info[1], "offsets");
-  if (offsets.ElementLength() < 1) Throw(env, Code::kShape, "offsets: expected at least one entry");
-  const int64_t batch = static_cast<int64_t>(offsets.ElementLength()) - 1;
-  const int64_t hidden = GetSize(info[2], "hidden");
-  const Buffer x = GetBuffer(info[3], "x"), prompt = GetOptionalBuffer(info[4], "prompt");
-  const Buffer out = GetOptionalBuffer(info[5], "out"), dprompt = GetOptionalBuffer(info[6], "dprompt");
-  const int32_t* off = offsets.Data();
-  if (off[0] != 0 || off[batch] < 0) Throw(env, Code::kShape, "offsets: expected offsets[0] = 0 and a total >= 0");
-  const size_t total = static_cast<size_t>(off[batch]), H = static_cast<size_t>(hidden);
-  const size_t inserted = (total + static_cast<size_t>(batch)) * H;
-  switch (op) {
-    case 0:
-      RequireLength(env, x, total * H, "x");
-      RequireLength(env, prompt, H, "prompt");
-      RequireLength(env, out, inserted, "out");
-      break;
-    case 1:
-      RequireLength(env, x, inserted, "dout");
-      RequireLength(env, out, total * H, "dx");
-      if (dprompt.data) RequireLength(env, dprompt, H, "dprompt");
-      break;
-    case 2:
-      RequireLength(env, x, total * H, "x");
-      RequireLength(env, prompt, H, "prompt");
-      break;
-    default:
-      RequireLength(env, x, total * H, "x");
-      RequireLength(env, dprompt, H, "dprompt");
-  }
-  const Context ctx = ContextFor(OneDevice(env, "slash.prompt", {&x, &prompt, &out, &dprompt}));
-  return Run(env, GetBool(info[7], "async"), Args(info, 7),
-             [=]() -> Status {
-               switch (op) {
-                 case 0: return SlashPromptInsert(ctx, off, batch, hidden, x.data, prompt.data, out.data);
-                 case 1: return SlashPromptExtract(ctx, off, batch, hidden, x.data, out.data, dprompt.data);
-                 case 2: return SlashPromptAdd(ctx, off, batch, hidden, x.data, prompt.data);
-                 default: return SlashPromptSum(ctx, off, batch, hidden, x.data, dprompt.data);
-               }
-             },
-             [](Napi::Env e) { return e.Undefined(); });
+// A packed batch: offsets [batch + 1] (host Int32Array) and hidden; *tokens is the
+// total token count offsets[batch] (the core checks the offsets in full).
+struct Packed {
+  const int32_t* offsets;
+  int64_t batch, hidden;
+  size_t tokens;
+};
+Packed ReadPacked(Args& args) {
+  size_t entries = 0;
+  Packed k;
+  k.offsets = args.Offsets("offsets", &entries);
+  k.hidden = args.Size("hidden");
+  if (entries < 1) args.Fail(Code::kShape, "offsets", "expected at least one entry");
+  k.batch = static_cast<int64_t>(entries) - 1;
+  if (k.offsets[0] != 0 || k.offsets[k.batch] < 0) args.Fail(Code::kShape, "offsets", "expected offsets[0] = 0 and a total >= 0");
+  k.tokens = static_cast<size_t>(k.offsets[k.batch]);
+  return k;
+}
+
+// x [tokens, hidden] → out [tokens + batch, hidden] with the prompt row first in every sample.
+Napi::Value PromptInsertFn(const Napi::CallbackInfo& info) {
+  Args args(info, "slash.promptInsert");
+  const Packed k = ReadPacked(args);
+  const float* x = args.Tensor("x", args.Count({static_cast<int64_t>(k.tokens), k.hidden}));
+  const float* prompt = args.Tensor("prompt", static_cast<size_t>(k.hidden));
+  float* out = args.Tensor("out", args.Count({static_cast<int64_t>(k.tokens) + k.batch, k.hidden}));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashPromptInsert(ctx, k.offsets, k.batch, k.hidden, x, prompt, out); });
+}
+
+// The backward of insert: dout → dx and (when asked) dprompt.
+Napi::Value PromptExtractFn(const Napi::CallbackInfo& info) {
+  Args args(info, "slash.promptInsertBackward");
+  const Packed k = ReadPacked(args);
+  const float* dout = args.Tensor("dout", args.Count({static_cast<int64_t>(k.tokens) + k.batch, k.hidden}));
+  float* dx = args.Tensor("dx", args.Count({static_cast<int64_t>(k.tokens), k.hidden}));
+  float* dprompt = args.OptionalTensor("dPrompt", static_cast<size_t>(k.hidden));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashPromptExtract(ctx, k.offsets, k.batch, k.hidden, dout, dx, dprompt); });
+}
+
+// x += prompt on the first token of every sample.
+Napi::Value PromptAddFn(const Napi::CallbackInfo& info) {
+  Args args(info, "slash.promptAdd");
+  const Packed k = ReadPacked(args);
+  float* x = args.Tensor("x", args.Count({static_cast<int64_t>(k.tokens), k.hidden}));
+  const float* prompt = args.Tensor("prompt", static_cast<size_t>(k.hidden));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashPromptAdd(ctx, k.offsets, k.batch, k.hidden, x, prompt); });
+}
+
+// dprompt = Σ over samples of x's first token (the backward of add).
+Napi::Value PromptSumFn(const Napi::CallbackInfo& info) {
+  Args args(info, "slash.promptAddBackward");
+  const Packed k = ReadPacked(args);
+  const float* x = args.Tensor("x", args.Count({static_cast<int64_t>(k.tokens), k.hidden}));
+  float* dprompt = args.Tensor("dPrompt", static_cast<size_t>(k.hidden));
+  const Context ctx = args.context();
+  return args.Run([=] { return SlashPromptSum(ctx, k.offsets, k.batch, k.hidden, x, dprompt); });
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
@@ -217,7 +170,10 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("slashOutputBlock", Napi::Function::New(env, OutputBlockFn));
   exports.Set("slashOutputBlockBackward", Napi::Function::New(env, OutputBlockBackwardFn));
   exports.Set("slashFoldShift", Napi::Function::New(env, FoldShiftFn));
-  exports.Set("slashPrompt", Napi::Function::New(env, PromptFn));
+  exports.Set("slashPromptInsert", Napi::Function::New(env, PromptInsertFn));
+  exports.Set("slashPromptInsertBackward", Napi::Function::New(env, PromptExtractFn));
+  exports.Set("slashPromptAdd", Napi::Function::New(env, PromptAddFn));
+  exports.Set("slashPromptAddBackward", Napi::Function::New(env, PromptSumFn));
 }
 
 }  // namespace
