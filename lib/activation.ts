@@ -4,7 +4,7 @@ import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, type Memory } from './tensor';
-import { checkOptions, shapeText } from './validate';
+import { checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument lists (native/addon/activation.cc reads these keys and refuses any other).
 interface ActivationNative {
@@ -22,8 +22,10 @@ export interface ActivationOptions {
   out?: Tensor;
 }
 
+const ACTIVATION_KEYS = optionKeys<ActivationOptions>({ out: true });
+
 function outOption(options: unknown, shape: readonly number[], device: 'cpu' | 'cuda'): Tensor {
-  return outputTensor(checkOptions<ActivationOptions>(options, 'options').out, 'options.out', shape, device);
+  return outputTensor(checkOptions<ActivationOptions>(options, 'options', ACTIVATION_KEYS).out, 'options.out', shape, device);
 }
 
 function prepareGelu(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {

@@ -4,7 +4,7 @@ import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type Memory } from './tensor';
-import { checkNumber, checkOptions, shapeText } from './validate';
+import { checkNumber, checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument lists (native/addon/layer_norm.cc reads these keys and refuses any other).
 interface LayerNormNative {
@@ -57,6 +57,11 @@ export interface LayerNormGrads {
   dBeta: Tensor;
 }
 
+const FORWARD_KEYS = optionKeys<LayerNormOptions>({ eps: true, out: true });
+const BACKWARD_KEYS = optionKeys<LayerNormBackwardOptions>({ out: true });
+// The forward's whole result may be passed as `saved` (y is not used).
+const SAVED_KEYS = optionKeys<LayerNormResult>({ y: true, mean: true, rstd: true });
+
 // x [..., C] with C >= 1: returns rows and C.
 function rowsAndCols(x: Tensor, name: string): { rows: number; cols: number } {
   if (x.shape.length < 1 || x.shape[x.shape.length - 1] < 1) {
@@ -79,7 +84,7 @@ function prepareForward(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerN
   const tx = checkTensor(x, 'x');
   const tg = checkTensor(gamma, 'gamma');
   const tb = checkTensor(beta, 'beta');
-  const opts = checkOptions<LayerNormOptions>(options, 'options');
+  const opts = checkOptions<LayerNormOptions>(options, 'options', FORWARD_KEYS);
   const eps = opts.eps === undefined ? 1e-5 : checkEps(opts.eps);
   const { rows, cols } = rowsAndCols(tx, 'x');
   checkDims(tg, 'gamma', [cols]);
@@ -103,7 +108,7 @@ function prepareBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormS
   const tdy = checkTensor(dy, 'dy');
   const tx = checkTensor(x, 'x');
   const tg = checkTensor(gamma, 'gamma');
-  const s = checkOptions<LayerNormSaved>(saved, 'saved');
+  const s = checkOptions<LayerNormSaved>(saved, 'saved', SAVED_KEYS);
   const tm = checkTensor(s.mean, 'saved.mean');
   const tr = checkTensor(s.rstd, 'saved.rstd');
   const { rows, cols } = rowsAndCols(tx, 'x');
@@ -113,7 +118,7 @@ function prepareBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormS
   checkDims(tm, 'saved.mean', rowShape);
   checkDims(tr, 'saved.rstd', rowShape);
   const device = commonDevice([[tdy, 'dy'], [tx, 'x'], [tg, 'gamma'], [tm, 'saved.mean'], [tr, 'saved.rstd']]);
-  const opts = checkOptions<LayerNormBackwardOptions>(options, 'options');
+  const opts = checkOptions<LayerNormBackwardOptions>(options, 'options', BACKWARD_KEYS);
   const result: LayerNormGrads = {
     dx: outputTensor(opts.out, 'options.out', tx.shape, device),
     dGamma: zeros([cols], device),

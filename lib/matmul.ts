@@ -4,7 +4,7 @@ import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
 import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer, type Memory } from './tensor';
-import { checkBool, checkEnum, checkNumber, checkOptions, shapeText } from './validate';
+import { checkBool, checkEnum, checkNumber, checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument list of gemm (native/addon/gemm.cc reads these keys and
 // refuses any other): out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out.
@@ -55,7 +55,7 @@ export interface MatmulOptions {
   activation?: 'none' | 'gelu';
 }
 
-const KNOWN = new Set(['transA', 'transB', 'alpha', 'beta', 'out', 'bias', 'residual', 'colScale', 'activation']);
+const KEYS = optionKeys<MatmulOptions>({ transA: true, transB: true, alpha: true, beta: true, out: true, bias: true, residual: true, colScale: true, activation: true });
 
 function sameMemory(x: Tensor, y: Tensor): boolean {
   if (x.device !== y.device) return false;
@@ -68,10 +68,7 @@ function sameMemory(x: Tensor, y: Tensor): boolean {
 function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor> {
   const A = checkTensor(a, 'a');
   const B = checkTensor(b, 'b');
-  const o = checkOptions<MatmulOptions>(options, 'options');
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new FrugalError('E_CONFIG', `options.${key}: unknown option (known: ${[...KNOWN].join(', ')})`);
-  }
+  const o = checkOptions<MatmulOptions>(options, 'options', KEYS);
   const transA = o.transA === undefined ? false : checkBool(o.transA, 'options.transA');
   const transB = o.transB === undefined ? false : checkBool(o.transB, 'options.transB');
   const alpha = o.alpha === undefined ? 1 : checkNumber(o.alpha, 'options.alpha');

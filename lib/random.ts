@@ -4,7 +4,7 @@
 import { native } from './binding';
 import { callNative, defineOp, type Prepared } from './call';
 import { FrugalError, describe } from './errors';
-import { checkNumber, checkOptions, checkSeed, checkU32 } from './validate';
+import { checkNumber, checkOptions, checkSeed, checkU32, optionKeys } from './validate';
 
 // The addon's argument lists (native/addon/random.cc reads these keys and refuses
 // any other); a fill writes all of `out`.
@@ -58,6 +58,11 @@ export interface WordStreamOptions extends StreamOptions {
 }
 
 const TWO_64 = 1n << 64n;
+
+const STREAM = { seed: true, sub: true, tag: true, offset: true } as const;
+const WORD_KEYS = optionKeys<WordStreamOptions>({ ...STREAM, out: true });
+const FLOAT_KEYS = optionKeys<FloatStreamOptions>({ ...STREAM, out: true });
+const SCALED_KEYS = optionKeys<ScaledStreamOptions>({ ...STREAM, out: true, scale: true });
 /** The most values one call makes (2^31 − 1). */
 const MAX_N = 2 ** 31 - 1;
 
@@ -94,9 +99,9 @@ function checkOffset(value: unknown, n: number): bigint {
   return offset;
 }
 
-function checkStream(options: unknown, n: number): { stream: Stream; opts: Partial<ScaledStreamOptions & WordStreamOptions> } {
+function checkStream(options: unknown, n: number, keys: readonly string[]): { stream: Stream; opts: Partial<ScaledStreamOptions & WordStreamOptions> } {
   if (options === undefined) throw new FrugalError('E_DTYPE', 'options: expected { seed, sub?, tag?, offset? }, got undefined');
-  const opts = checkOptions<ScaledStreamOptions & WordStreamOptions>(options, 'options');
+  const opts = checkOptions<ScaledStreamOptions & WordStreamOptions>(options, 'options', keys);
   const stream: Stream = {
     seed: checkSeed(opts.seed, 'options.seed'),
     sub: opts.sub === undefined ? 0 : checkU32(opts.sub, 'options.sub'),
@@ -140,7 +145,7 @@ function prepare(kind: 'words', n: unknown, options: unknown): Prepared<Uint32Ar
 function prepare(kind: Exclude<Kind, 'words'>, n: unknown, options: unknown): Prepared<Float32Array>;
 function prepare(kind: Kind, n: unknown, options: unknown): Prepared<Float32Array | Uint32Array> {
   const count = checkCount(n);
-  const { stream: s, opts } = checkStream(options, count);
+  const { stream: s, opts } = checkStream(options, count, kind === 'words' ? WORD_KEYS : kind === 'uniform' ? FLOAT_KEYS : SCALED_KEYS);
   const nat = native<RandomNative>();
   if (kind === 'words') {
     const out = outputArray(opts.out, count, 'Uint32Array', (m) => new Uint32Array(m));

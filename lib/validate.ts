@@ -55,13 +55,66 @@ export function checkEnum<T extends string>(value: unknown, name: string, allowe
 }
 
 /**
- * A plain options object (or undefined, which gives {}).
- * @throws FrugalError E_DTYPE (null, an array or not an object).
+ * The complete key list of an options type, checked by the compiler: a key
+ * missing from the object or foreign to T does not compile, so the list cannot
+ * drift from the interface.
+ * @example const KEYS = optionKeys<LayerNormOptions>({ eps: true, out: true });
  */
-export function checkOptions<T extends object>(value: unknown, name: string): Partial<T> {
+export function optionKeys<T extends object>(keys: { [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
+
+// Edit distance (insertions, deletions, substitutions), for "did you mean".
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The known key nearest to `key` (case-insensitive) if it is close enough to be
+ * a typo (at most 2 edits, or 40% of the longer name), or one name contains the
+ * other ('distribution' → 'dist').
+ */
+function nearestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const kl = k.toLowerCase();
+    const d = lower.includes(kl) || kl.includes(lower) ? 0 : editDistance(lower, kl);
+    const limit = Math.max(2, Math.floor(0.4 * Math.max(key.length, k.length)));
+    if (d <= limit && d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/**
+ * A plain options object (or undefined, which gives {}) whose keys are all in
+ * `keys`: a misspelled option is an error, never a silent default.
+ * @throws FrugalError E_DTYPE (null, an array, or not a plain object: a Map, a
+ *   typed array, a Tensor, a class instance), E_CONFIG (a key not in `keys`, naming
+ *   the nearest known one).
+ */
+export function checkOptions<T extends object>(value: unknown, name: string, keys: readonly string[]): Partial<T> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new FrugalError('E_DTYPE', `${name}: expected an options object, got ${describe(value)}`);
+  const proto = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new FrugalError('E_DTYPE', `${name}: expected a plain options object ({ ... }), got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value as object)) {
+    if (keys.includes(key)) continue;
+    const near = nearestKey(key, keys);
+    throw new FrugalError(
+      'E_CONFIG',
+      `${name}.${key}: unknown option${near ? ` (did you mean '${near}'?)` : ''}; known: ${keys.join(', ') || '(none)'}`,
+    );
   }
   return value as Partial<T>;
 }

@@ -68,7 +68,7 @@ test('noiseMultiplier ends for a tolerance below the spacing of doubles', (t) =>
   for (const tol of [1e-17, 1e-300, 5e-324]) {
     const sigma = dp.rdp.noiseMultiplier({ ...opts, tol });
     t.true(Math.abs(sigma - coarse) <= 1e-9, `tol ${tol}: ${sigma} vs ${coarse}`);
-    t.true(dp.rdp.epsilon({ ...opts, sigma, delta: 1e-6 }).epsilon <= 3, `tol ${tol}`);
+    t.true(dp.rdp.epsilon({ q: opts.q, steps: opts.steps, sigma, delta: opts.delta }).epsilon <= 3, `tol ${tol}`);
   }
 });
 

@@ -6,7 +6,7 @@ import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkTensor, commonDevice, type Memory } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, shapeText } from '../validate';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, optionKeys, shapeText } from '../validate';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
 // The addon's argument lists (native/addon/dp.cc reads these keys and refuses any other).
@@ -102,6 +102,11 @@ interface LinearShape {
   dout: number;
 }
 
+const NORMS_KEYS = optionKeys<LinearGradNormsOptions>({ bias: true, method: true, keepPerSample: true });
+const CLIPPED_KEYS = optionKeys<ClippedLinearGradOptions>({ bias: true, perSample: true });
+const CLIP_KEYS = optionKeys<ClipOptions>({ rule: true });
+const NOISE_KEYS = optionKeys<NoiseOptions>({ std: true, seed: true, step: true, offset: true, secure: true });
+
 /** A [B,T,din] or [B,din] and G [B,T,dout] or [B,dout], same rank, same B and T. */
 function linearShape(A: Tensor, G: Tensor): LinearShape {
   const rank = A.shape.length;
@@ -151,7 +156,7 @@ function checkPerSample(t: Tensor, s: { B: number; din: number; dout: number }, 
 function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): Prepared<LinearGradNorms> {
   checkTensor(A, 'A');
   checkTensor(G, 'G');
-  const o = checkOptions<LinearGradNormsOptions>(options, 'options');
+  const o = checkOptions<LinearGradNormsOptions>(options, 'options', NORMS_KEYS);
   const withBias = o.bias === undefined ? false : checkBool(o.bias, 'options.bias');
   const into = o.keepPerSample instanceof Tensor ? checkTensor(o.keepPerSample, 'options.keepPerSample') : undefined;
   const keep = into !== undefined || (o.keepPerSample === undefined ? false : checkBool(o.keepPerSample, 'options.keepPerSample'));
@@ -179,7 +184,7 @@ function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): P
 
 function prepareFactors(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Prepared<Float32Array> {
   const c = checkC(C);
-  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options').rule ?? 'abadi', 'options.rule', RULES);
+  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule ?? 'abadi', 'options.rule', RULES);
   let t: Tensor;
   if (norms instanceof Tensor) t = norms;
   else if (norms instanceof Float32Array || Array.isArray(norms)) t = Tensor.from(norms, [norms.length]);
@@ -201,7 +206,7 @@ function prepareClipped(
 ): Prepared<{ weight: Tensor; bias?: Tensor }> {
   checkTensor(A, 'A');
   checkTensor(G, 'G');
-  const o = checkOptions<ClippedLinearGradOptions>(options, 'options');
+  const o = checkOptions<ClippedLinearGradOptions>(options, 'options', CLIPPED_KEYS);
   const withBias = o.bias === undefined ? false : checkBool(o.bias, 'options.bias');
   const device = commonDevice([[A, 'A'], [G, 'G']]);
   const s = linearShape(A, G);
@@ -221,7 +226,7 @@ function prepareClipped(
 function prepareRows(rows: Tensor, C: number, options?: ClipOptions): Prepared<{ sum: Tensor; factors: Float32Array }> {
   checkTensor(rows, 'rows');
   const c = checkC(C);
-  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options').rule ?? 'abadi', 'options.rule', RULES);
+  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule ?? 'abadi', 'options.rule', RULES);
   if (rows.shape.length !== 2) throw new FrugalError('E_SHAPE', `rows: expected shape [B, p], got ${shapeText(rows.shape)}`);
   const [B, p] = rows.shape;
   const sum = alloc(p, rows.device, [p]);
@@ -234,7 +239,7 @@ function prepareRows(rows: Tensor, C: number, options?: ClipOptions): Prepared<{
 
 function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
   checkTensor(t, 't');
-  const o = checkOptions<NoiseOptions>(options, 'options');
+  const o = checkOptions<NoiseOptions>(options, 'options', NOISE_KEYS);
   if (options === undefined) throw new FrugalError('E_CONFIG', 'options: expected { std, seed, step } or { std, secure: true }, got undefined');
   const std = checkNumber(o.std, 'options.std', { min: 0, max: 3.4e38 });
   const step = o.step === undefined ? 0 : checkU32(o.step, 'options.step');

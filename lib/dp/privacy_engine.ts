@@ -7,7 +7,7 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 import { FrugalError, describe } from '../errors';
 import { StreamTags, random } from '../random';
 import { Tensor, checkTensor, zeros } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed } from '../validate';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, optionKeys } from '../validate';
 import { addNoise, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
 import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
 
@@ -45,6 +45,11 @@ export interface PrivacyEngineOptions {
   keepPerSampleBytes?: number;
 }
 
+
+const ENGINE_KEYS = optionKeys<PrivacyEngineOptions>({
+  datasetSize: true, sampleRate: true, noiseMultiplier: true, maxGradNorm: true, delta: true, epsilonBudget: true,
+  seed: true, secure: true, rule: true, keepPerSampleBytes: true,
+});
 /**
  * One parameter group's per-sample inputs for a step: a linear layer (inputs A [B, T, din]
  * or [B, din], output gradients G [B, T, dout] or [B, dout], with or without bias), or
@@ -135,7 +140,7 @@ export class PrivacyEngine {
   private stepCount = 0;
 
   constructor(options: PrivacyEngineOptions) {
-    const o = checkOptions<PrivacyEngineOptions>(options, 'options');
+    const o = checkOptions<PrivacyEngineOptions>(options, 'options', ENGINE_KEYS);
     this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, MAX_DATASET_SIZE);
     this.sampleRate = checkQ(o.sampleRate, 'options.sampleRate');
     this.noiseMultiplier = checkNumber(o.noiseMultiplier, 'options.noiseMultiplier', { min: 0 });

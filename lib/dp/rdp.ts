@@ -14,7 +14,7 @@
 // σ = 1.1, 60 epochs, δ = 1e-5) comes from the older conversion
 // ε = rdp_α + ln(1/δ)/(α−1); with Balle et al.'s conversion Frugal gives 2.5967.
 import { FrugalError, describe } from '../errors';
-import { checkInt, checkNumber, checkOptions } from '../validate';
+import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
 
 /** One phase of training: `steps` steps at sampling rate `q` and noise multiplier `sigma`. */
 export interface RdpPhase {
@@ -51,6 +51,11 @@ export interface NoiseMultiplierOptions {
   /** RDP orders α > 1 (default {@link DEFAULT_ORDERS}). */
   orders?: number[];
 }
+
+const PHASE_KEYS = optionKeys<RdpPhase>({ q: true, sigma: true, steps: true });
+const RDP_KEYS = optionKeys<Omit<EpsilonOptions, 'delta'>>({ q: true, sigma: true, steps: true, phases: true, orders: true });
+const EPSILON_KEYS = optionKeys<EpsilonOptions>({ q: true, sigma: true, steps: true, phases: true, orders: true, delta: true });
+const NOISE_MULTIPLIER_KEYS = optionKeys<NoiseMultiplierOptions>({ q: true, steps: true, targetEpsilon: true, delta: true, tol: true, orders: true });
 
 /** 1.1, 1.2, …, 10.9 and 12, 13, …, 63 (DESIGN.md). Built as k/10 so 2, 3, … are exact integers. */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
@@ -153,7 +158,7 @@ function rdpOneStep(q: number, sigma: number, alpha: number): number {
 // ---- checks ------------------------------------------------------------------
 
 function checkPhase(p: unknown, name: string, allowZeroSteps: boolean): RdpPhase {
-  const o = checkOptions<RdpPhase>(p, name);
+  const o = checkOptions<RdpPhase>(p, name, PHASE_KEYS);
   return {
     q: checkQ(o.q, `${name}.q`),
     sigma: checkNumber(o.sigma, `${name}.sigma`, { min: 0, max: Infinity, open: true }),
@@ -204,7 +209,7 @@ function phasesOf(opts: Partial<EpsilonOptions>, name: string): RdpPhase[] {
  * @returns one value per order, in the order given.
  */
 export function rdp(opts: { phases?: RdpPhase[]; q?: number; sigma?: number; steps?: number; orders?: number[] }): number[] {
-  const o = checkOptions<EpsilonOptions>(opts, 'options');
+  const o = checkOptions<EpsilonOptions>(opts, 'options', RDP_KEYS);
   const orders = checkOrders(o.orders, 'options.orders');
   return composedRdp(phasesOf(o, 'options'), orders);
 }
@@ -237,7 +242,7 @@ function toEpsilon(rdpValues: number[], orders: readonly number[], delta: number
  * @example dp.rdp.epsilon({ phases: [{ q: 0.01, sigma: 1, steps: 500 }, { q: 0.02, sigma: 2, steps: 100 }], delta: 1e-5 })
  */
 export function epsilon(opts: EpsilonOptions): { epsilon: number; order: number } {
-  const o = checkOptions<EpsilonOptions>(opts, 'options');
+  const o = checkOptions<EpsilonOptions>(opts, 'options', EPSILON_KEYS);
   const delta = checkDelta(o.delta, 'options.delta');
   const orders = checkOrders(o.orders, 'options.orders');
   const phases = phasesOf(o, 'options');
@@ -251,7 +256,7 @@ export function epsilon(opts: EpsilonOptions): { epsilon: number; order: number 
  * is at most `targetEpsilon`, by bisection. Throws E_RANGE when no σ ≤ 1e4 reaches it.
  */
 export function noiseMultiplier(opts: NoiseMultiplierOptions): number {
-  const o = checkOptions<NoiseMultiplierOptions>(opts, 'options');
+  const o = checkOptions<NoiseMultiplierOptions>(opts, 'options', NOISE_MULTIPLIER_KEYS);
   const q = checkQ(o.q, 'options.q');
   const steps = checkInt(o.steps, 'options.steps', 1, Number.MAX_SAFE_INTEGER);
   const target = checkNumber(o.targetEpsilon, 'options.targetEpsilon', { min: 0, max: Infinity, open: true });

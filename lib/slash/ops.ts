@@ -7,7 +7,7 @@ import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, shapeText } from '../validate';
+import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, optionKeys, shapeText } from '../validate';
 
 // The addon's argument lists (native/addon/slash.cc reads these keys and refuses any other).
 interface ProjectionArgs {
@@ -91,12 +91,15 @@ export interface ProjectBackwardOptions {
 
 const MAX_LAYERS = 2 ** 31 - 1;
 
+const PROJECT_KEYS = optionKeys<ProjectOptions>({ z: true, layers: true, hidden: true, seed: true, dist: true, out: true });
+const PROJECT_BACKWARD_KEYS = optionKeys<ProjectBackwardOptions>({ g: true, dim: true, seed: true, dist: true, out: true });
+
 function checkDist(value: unknown, name: string): ProjectionDist {
   return value === undefined ? 'normal' : checkEnum(value, name, DISTS);
 }
 
 function prepareProject(options: ProjectOptions): Prepared<Tensor> {
-  const o = checkOptions<ProjectOptions>(options, 'options');
+  const o = checkOptions<ProjectOptions>(options, 'options', PROJECT_KEYS);
   const z = checkTensor(o.z, 'options.z');
   if (z.shape.length !== 1 || z.size < 1) throw new FrugalError('E_SHAPE', `options.z: expected shape [d] with d >= 1, got ${shapeText(z.shape)}`);
   const layers = checkInt(o.layers, 'options.layers', 0, MAX_LAYERS);
@@ -111,7 +114,7 @@ function prepareProject(options: ProjectOptions): Prepared<Tensor> {
 }
 
 function prepareProjectBackward(options: ProjectBackwardOptions): Prepared<Tensor> {
-  const o = checkOptions<ProjectBackwardOptions>(options, 'options');
+  const o = checkOptions<ProjectBackwardOptions>(options, 'options', PROJECT_BACKWARD_KEYS);
   const g = checkTensor(o.g, 'options.g');
   const rank = g.shape.length;
   if (rank !== 2 && rank !== 3) {
@@ -274,8 +277,14 @@ function blockArgs(o: Partial<OutputBlockInputs>, s: ReturnType<typeof checkBloc
   };
 }
 
+const BLOCK = { a: true, Wo: true, c: true, h: true, shift: true, gamma: true, beta: true, eps: true } as const;
+const BLOCK_KEYS = optionKeys<OutputBlockInputs>(BLOCK);
+const BLOCK_BACKWARD_KEYS = optionKeys<OutputBlockBackwardInputs>({
+  ...BLOCK, dy: true, y: true, mean: true, rstd: true, tokensPerSample: true, needA: true, needWo: true,
+});
+
 function prepareOutputBlock(options: OutputBlockInputs): Prepared<OutputBlockResult> {
-  const o = checkOptions<OutputBlockInputs>(options, 'options');
+  const o = checkOptions<OutputBlockInputs>(options, 'options', BLOCK_KEYS);
   const s = checkBlock(o);
   const y = zeros([...s.lead, s.hidden], s.device);
   const mean = zeros(s.lead, s.device);
@@ -287,7 +296,7 @@ function prepareOutputBlock(options: OutputBlockInputs): Prepared<OutputBlockRes
 }
 
 function prepareOutputBlockBackward(options: OutputBlockBackwardInputs): Prepared<OutputBlockGrads> {
-  const o = checkOptions<OutputBlockBackwardInputs>(options, 'options');
+  const o = checkOptions<OutputBlockBackwardInputs>(options, 'options', BLOCK_BACKWARD_KEYS);
   const s = checkBlock(o);
   const rowShape = [...s.lead, s.hidden];
   const dy = checkTensor(o.dy, 'options.dy');

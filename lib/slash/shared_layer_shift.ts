@@ -3,7 +3,7 @@
 // prompt token). They hold z and its gradient and call the kernels of ops.ts.
 import { FrugalError } from '../errors';
 import { Tensor, checkDims, checkTensor, zeros, type DeviceName } from '../tensor';
-import { checkEnum, checkInt, checkOptions, checkSeed } from '../validate';
+import { checkEnum, checkInt, checkOptions, checkSeed, optionKeys } from '../validate';
 import {
   foldShift, project, projectAsync, projectBackward, projectBackwardAsync, promptAdd, promptAddBackward, promptInsert,
   promptInsertBackward, type Offsets, type ProjectionDist, type PromptInsertResult,
@@ -26,6 +26,8 @@ export interface SharedLayerShiftOptions {
   /** Where z and the gradients live (default: z's device, else 'cpu'). */
   device?: DeviceName;
 }
+
+const OPTION_KEYS = optionKeys<SharedLayerShiftOptions>({ layers: true, hidden: true, dim: true, seed: true, dist: true, z: true, device: true });
 
 /**
  * SLaSh: one trainable vector z (d) and fixed Gaussian W_l (regenerated, never
@@ -56,7 +58,7 @@ export class SharedLayerShift {
    *   E_SHAPE (z not [dim]), E_DEVICE (z cannot be moved to `device`).
    */
   constructor(options: SharedLayerShiftOptions) {
-    const o = checkOptions<SharedLayerShiftOptions>(options, 'options');
+    const o = checkOptions<SharedLayerShiftOptions>(options, 'options', OPTION_KEYS);
     this.layers = checkInt(o.layers, 'options.layers', 0);
     this.hidden = checkInt(o.hidden, 'options.hidden', 0);
     this.dim = o.dim === undefined ? 1024 : checkInt(o.dim, 'options.dim', 1);
