@@ -4,7 +4,7 @@ import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type Memory } from './tensor';
-import { checkNumber, checkOptions, optionKeys, shapeText } from './validate';
+import { checkFloat32, checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument lists (native/addon/layer_norm.cc reads these keys and refuses any other).
 interface LayerNormNative {
@@ -72,12 +72,7 @@ function rowsAndCols(x: Tensor, name: string): { rows: number; cols: number } {
 }
 
 function checkEps(value: unknown): number {
-  const eps = checkNumber(value, 'options.eps', { min: 0, open: true });
-  const f = Math.fround(eps);
-  if (!(f > 0 && Number.isFinite(f))) {
-    throw new FrugalError('E_RANGE', `options.eps: expected a value > 0 that is finite and nonzero as a float32, got ${eps}`);
-  }
-  return eps;
+  return checkFloat32(value, 'options.eps', { min: 0, positive: true });
 }
 
 function prepareForward(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerNormOptions): Prepared<LayerNormResult> {

@@ -4,7 +4,7 @@ import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
 import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer, type Memory } from './tensor';
-import { checkBool, checkEnum, checkNumber, checkOptions, optionKeys, shapeText } from './validate';
+import { checkBool, checkEnum, checkFloat32, checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument list of gemm (native/addon/gemm.cc reads these keys and
 // refuses any other): out = act(alpha·op(a)·op(b) + bias)·colScale + residual + beta·out.
@@ -71,8 +71,8 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   const o = checkOptions<MatmulOptions>(options, 'options', KEYS);
   const transA = o.transA === undefined ? false : checkBool(o.transA, 'options.transA');
   const transB = o.transB === undefined ? false : checkBool(o.transB, 'options.transB');
-  const alpha = o.alpha === undefined ? 1 : checkNumber(o.alpha, 'options.alpha');
-  const beta = o.beta === undefined ? 0 : checkNumber(o.beta, 'options.beta');
+  const alpha = o.alpha === undefined ? 1 : checkFloat32(o.alpha, 'options.alpha');
+  const beta = o.beta === undefined ? 0 : checkFloat32(o.beta, 'options.beta');
   const activation = o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu'] as const);
 
   if (A.shape.length !== 2 && A.shape.length !== 3) {

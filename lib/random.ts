@@ -4,7 +4,7 @@
 import { native } from './binding';
 import { callNative, defineOp, type Prepared } from './call';
 import { FrugalError, describe } from './errors';
-import { checkNumber, checkOptions, checkSeed, checkU32, optionKeys } from './validate';
+import { checkFloat32, checkOptions, checkSeed, checkU32, optionKeys } from './validate';
 
 // The addon's argument lists (native/addon/random.cc reads these keys and refuses
 // any other); a fill writes all of `out`.
@@ -113,11 +113,7 @@ function checkStream(options: unknown, n: number, keys: readonly string[]): { st
 
 function checkScale(value: unknown): number {
   if (value === undefined) return 1;
-  const scale = checkNumber(value, 'options.scale');
-  if (!Number.isFinite(Math.fround(scale))) {
-    throw new FrugalError('E_RANGE', `options.scale: expected a value finite as a float32, got ${scale}`);
-  }
-  return scale;
+  return checkFloat32(value, 'options.scale');
 }
 
 function allocate<T>(make: (n: number) => T, n: number): T {

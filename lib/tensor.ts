@@ -2,7 +2,7 @@
 // addon) or a device buffer on CUDA.
 import { FrugalError, describe } from './errors';
 import { native } from './binding';
-import { checkEnum, shapeText } from './validate';
+import { FLOAT32_MAX, checkEnum, shapeText } from './validate';
 
 /** Where a tensor's memory lives. */
 export type DeviceName = 'cpu' | 'cuda';
@@ -19,6 +19,25 @@ export type Memory = Float32Array | DeviceBuffer;
 interface CoreNative {
   cudaAlloc(args: { length: number }): DeviceBuffer;
   cudaCopy(args: { dst: Memory; src: Memory }): void;
+}
+
+/**
+ * Host floats from a Float32Array (zero copy) or a number[] whose elements are all
+ * finite as float32s; element errors name `${name}[i]`.
+ * @throws FrugalError E_DTYPE (neither; an element not a finite number), E_RANGE (an element beyond float32).
+ * @internal
+ */
+export function hostFloats(data: unknown, name: string): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (!Array.isArray(data)) throw new FrugalError('E_DTYPE', `${name}: expected a Float32Array or number[], got ${describe(data)}`);
+  for (let i = 0; i < data.length; i++) {
+    const v: unknown = data[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new FrugalError('E_DTYPE', `${name}[${i}]: expected a finite number, got ${describe(v)}`);
+    if (Math.abs(v) > FLOAT32_MAX) {
+      throw new FrugalError('E_RANGE', `${name}[${i}]: expected a number finite as a float32 (|x| <= 3.4e38), got ${describe(v)}`);
+    }
+  }
+  return Float32Array.from(data as number[]);
 }
 
 /** Largest element count of one tensor (the addon indexes with 64-bit integers; JS arrays stop here). */
@@ -67,26 +86,13 @@ export class Tensor {
 
   /**
    * Wraps `data` with `shape`. A Float32Array is used as is (shared, not copied);
-   * a number[] is converted and must hold only finite numbers.
-   * @throws FrugalError E_SHAPE (bad shape, or data of another length), E_DTYPE (not a Float32Array or number[], a non-finite entry), E_RANGE (too many elements).
+   * a number[] is converted and must hold only numbers finite as float32s (1e300 would become Infinity).
+   * @throws FrugalError E_SHAPE (bad shape, or data of another length), E_DTYPE (not a Float32Array or number[], a non-finite entry), E_RANGE (too many elements, an entry beyond float32).
    * @example Tensor.from([1, 2, 3, 4, 5, 6], [2, 3])
    */
   static from(data: Float32Array | number[], shape: number[]): Tensor {
     const size = checkShape(shape);
-    let host: Float32Array;
-    if (data instanceof Float32Array) {
-      host = data;
-    } else if (Array.isArray(data)) {
-      for (let i = 0; i < data.length; i++) {
-        const v = data[i];
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
-          throw new FrugalError('E_DTYPE', `data[${i}]: expected a finite number, got ${describe(v)}`);
-        }
-      }
-      host = Float32Array.from(data);
-    } else {
-      throw new FrugalError('E_DTYPE', `data: expected a Float32Array or number[], got ${describe(data)}`);
-    }
+    const host = hostFloats(data, 'data');
     if (host.length !== size) {
       const detached = host.buffer.byteLength === 0 && size > 0 ? ' (is its buffer detached?)' : '';
       throw new FrugalError('E_SHAPE', `data: shape ${shapeText(shape)} needs ${size} elements, got ${host.length}${detached}`);

@@ -34,6 +34,24 @@ export function checkNumber(
   return value;
 }
 
+/** Largest finite float32: a larger number becomes ±Infinity when a kernel rounds it. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A number a kernel takes as a float32: finite and within ±{@link FLOAT32_MAX}
+ * (alpha = 1e300 would become Infinity), at least `min` when given, and with
+ * `positive` also > 0 after rounding (eps = 1e-50 would become 0).
+ * @throws FrugalError E_DTYPE (not a number), E_RANGE (out of range as a float32).
+ */
+export function checkFloat32(value: unknown, name: string, opts: { min?: number; positive?: boolean } = {}): number {
+  const { min = -FLOAT32_MAX, positive = false } = opts;
+  const v = checkNumber(value, name, { min, max: FLOAT32_MAX });
+  if (positive && !(Math.fround(v) > 0)) {
+    throw new FrugalError('E_RANGE', `${name}: expected a value > 0 that stays nonzero as a float32, got ${describe(v)}`);
+  }
+  return v;
+}
+
 /**
  * A boolean.
  * @throws FrugalError E_DTYPE (not a boolean).

@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
-import { Tensor, checkTensor, commonDevice, type Memory } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, checkU32, optionKeys, shapeText } from '../validate';
+import { Tensor, checkTensor, commonDevice, hostFloats, type Memory } from '../tensor';
+import { checkBool, checkEnum, checkFloat32, checkInt, checkOptions, checkSeed, checkU32, optionKeys, shapeText } from '../validate';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
 // The addon's argument lists (native/addon/dp.cc reads these keys and refuses any other).
@@ -121,20 +121,42 @@ function linearShape(A: Tensor, G: Tensor): LinearShape {
   return { B, T, din: A.shape[rank - 1], dout: G.shape[rank - 1] };
 }
 
+/**
+ * options.rule: 'abadi' when absent (undefined); null or anything else is not a rule.
+ * @throws FrugalError E_RANGE (not 'abadi' or 'automatic').
+ * @internal
+ */
+export function checkRule(value: unknown): ClipRule {
+  return value === undefined ? 'abadi' : checkEnum(value, 'options.rule', RULES);
+}
+
 function checkC(C: unknown): number {
-  return checkNumber(C, 'C', { min: 0, max: 3.4e38 });
+  return checkFloat32(C, 'C', { min: 0 });
 }
 
 /** A Float32Array or number[] of length B, or a CPU/CUDA Tensor of shape [B]. */
 function factorsTensor(factors: unknown, B: number, device: 'cpu' | 'cuda'): Tensor {
   let t: Tensor;
   if (factors instanceof Tensor) t = factors;
-  else if (factors instanceof Float32Array || Array.isArray(factors)) t = Tensor.from(factors as Float32Array | number[], [(factors as ArrayLike<number>).length]);
+  else if (factors instanceof Float32Array || Array.isArray(factors)) t = vector(factors, 'factors');
   else throw new FrugalError('E_DTYPE', `factors: expected a Float32Array, number[] or Tensor, got ${describe(factors)}`);
   if (t.shape.length !== 1 || t.shape[0] !== B) {
     throw new FrugalError('E_SHAPE', `factors: expected shape [${B}] (one per sample), got ${shapeText(t.shape)}`);
   }
   return t.device === device ? t : t.to(device);
+}
+
+// A [length] host tensor of `data`, whose number[] elements are named `${name}[i]` in errors.
+function vector(data: Float32Array | number[], name: string): Tensor {
+  const host = hostFloats(data, name);
+  return Tensor.from(host, [host.length]);
+}
+
+// Norms are ≥ 0: a negative or NaN one (from a bug upstream) would give a factor below 0 or NaN.
+function checkNonNegative(values: Float32Array, name: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!(values[i] >= 0)) throw new FrugalError('E_RANGE', `${name}[${i}]: expected a norm >= 0, got ${values[i]}`);
+  }
 }
 
 function alloc(n: number, device: 'cpu' | 'cuda', shape: number[]): Tensor {
@@ -184,12 +206,13 @@ function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): P
 
 function prepareFactors(norms: Float32Array | number[] | Tensor, C: number, options?: ClipOptions): Prepared<Float32Array> {
   const c = checkC(C);
-  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule ?? 'abadi', 'options.rule', RULES);
+  const rule = checkRule(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule);
   let t: Tensor;
   if (norms instanceof Tensor) t = norms;
-  else if (norms instanceof Float32Array || Array.isArray(norms)) t = Tensor.from(norms, [norms.length]);
+  else if (norms instanceof Float32Array || Array.isArray(norms)) t = vector(norms, 'norms');
   else throw new FrugalError('E_DTYPE', `norms: expected a Float32Array, number[] or Tensor, got ${describe(norms)}`);
   if (t.shape.length !== 1) throw new FrugalError('E_SHAPE', `norms: expected shape [B], got ${shapeText(t.shape)}`);
+  if (t.device === 'cpu') checkNonNegative(t.data, 'norms');
   const B = t.shape[0];
   const out = alloc(B, t.device, [B]);
   return {
@@ -226,7 +249,7 @@ function prepareClipped(
 function prepareRows(rows: Tensor, C: number, options?: ClipOptions): Prepared<{ sum: Tensor; factors: Float32Array }> {
   checkTensor(rows, 'rows');
   const c = checkC(C);
-  const rule = checkEnum(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule ?? 'abadi', 'options.rule', RULES);
+  const rule = checkRule(checkOptions<ClipOptions>(options, 'options', CLIP_KEYS).rule);
   if (rows.shape.length !== 2) throw new FrugalError('E_SHAPE', `rows: expected shape [B, p], got ${shapeText(rows.shape)}`);
   const [B, p] = rows.shape;
   const sum = alloc(p, rows.device, [p]);
@@ -241,7 +264,7 @@ function prepareNoise(t: Tensor, options: NoiseOptions): Prepared<Tensor> {
   checkTensor(t, 't');
   const o = checkOptions<NoiseOptions>(options, 'options', NOISE_KEYS);
   if (options === undefined) throw new FrugalError('E_CONFIG', 'options: expected { std, seed, step } or { std, secure: true }, got undefined');
-  const std = checkNumber(o.std, 'options.std', { min: 0, max: 3.4e38 });
+  const std = checkFloat32(o.std, 'options.std', { min: 0 });
   const step = o.step === undefined ? 0 : checkU32(o.step, 'options.step');
   const offset = o.offset === undefined ? 0 : checkInt(o.offset, 'options.offset', 0, Number.MAX_SAFE_INTEGER);
   const secure = o.secure === undefined ? false : checkBool(o.secure, 'options.secure');
@@ -296,7 +319,7 @@ const clipFactorsOp = defineOp('clipFactors', prepareFactors);
  * Clip factors from per-sample L2 norms (summed over all of a sample's parameters,
  * see {@link sampleNorms}): 'abadi' min(1, C/(n + 1e-6)) or 'automatic' C/(n + 0.01).
  * @throws FrugalError E_DTYPE (norms not a Float32Array, number[] or Tensor), E_SHAPE (norms not [B]),
- *   E_RANGE (C, unknown rule).
+ *   E_RANGE (C, unknown or null rule, a negative or NaN norm in host memory, a number[] entry not finite as a float32).
  */
 export const clipFactors = clipFactorsOp.sync;
 /**
@@ -307,7 +330,7 @@ export const clipFactorsAsync = clipFactorsOp.async;
 
 /**
  * Per-sample L2 norms over several parameter groups: √(Σ_groups squared[i]).
- * @throws FrugalError E_CONFIG (no arguments), E_DTYPE (not a Float32Array), E_SHAPE (lengths differ).
+ * @throws FrugalError E_CONFIG (no arguments), E_DTYPE (not a Float32Array), E_SHAPE (lengths differ), E_RANGE (a negative or NaN squared norm).
  * @example dp.sampleNorms(n1.weight, n1.bias!, n2.weight)
  */
 export function sampleNorms(...squared: Float32Array[]): Float32Array {
@@ -316,6 +339,7 @@ export function sampleNorms(...squared: Float32Array[]): Float32Array {
   squared.forEach((s, g) => {
     if (!(s instanceof Float32Array)) throw new FrugalError('E_DTYPE', `squared[${g}]: expected a Float32Array, got ${describe(s)}`);
     if (s.length !== B) throw new FrugalError('E_SHAPE', `squared[${g}]: expected length ${B} like squared[0], got ${s.length}`);
+    checkNonNegative(s, `squared[${g}]`);
   });
   const out = new Float32Array(B);
   for (let i = 0; i < B; i++) {

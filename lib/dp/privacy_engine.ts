@@ -7,8 +7,8 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 import { FrugalError, describe } from '../errors';
 import { StreamTags, random } from '../random';
 import { Tensor, checkTensor, zeros } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, optionKeys } from '../validate';
-import { addNoise, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
+import { checkBool, checkFloat32, checkInt, checkNumber, checkOptions, checkSeed, optionKeys } from '../validate';
+import { addNoise, checkRule, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
 import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
 
 /** Options of {@link PrivacyEngine}. */
@@ -144,12 +144,12 @@ export class PrivacyEngine {
     this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, MAX_DATASET_SIZE);
     this.sampleRate = checkQ(o.sampleRate, 'options.sampleRate');
     this.noiseMultiplier = checkNumber(o.noiseMultiplier, 'options.noiseMultiplier', { min: 0 });
-    this.maxGradNorm = checkNumber(o.maxGradNorm, 'options.maxGradNorm', { min: 0, max: 3.4e38 });
+    this.maxGradNorm = checkFloat32(o.maxGradNorm, 'options.maxGradNorm', { min: 0 });
     this.delta = checkDelta(o.delta, 'options.delta');
     this.epsilonBudget =
       o.epsilonBudget === undefined ? Infinity : checkNumber(o.epsilonBudget, 'options.epsilonBudget', { min: 0, max: Infinity, open: true });
     this.secure = o.secure === undefined ? false : checkBool(o.secure, 'options.secure');
-    this.rule = checkEnum(o.rule ?? 'abadi', 'options.rule', ['abadi', 'automatic'] as const);
+    this.rule = checkRule(o.rule);
     this.keepPerSampleBytes =
       o.keepPerSampleBytes === undefined ? 256 * 2 ** 20 : checkInt(o.keepPerSampleBytes, 'options.keepPerSampleBytes', 0, Number.MAX_SAFE_INTEGER);
     this.#seed = o.seed === undefined ? randomBytes(8).readBigUInt64LE(0) : checkSeed(o.seed, 'options.seed');

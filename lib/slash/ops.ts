@@ -7,7 +7,7 @@ import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory } from '../tensor';
-import { checkBool, checkEnum, checkInt, checkNumber, checkOptions, checkSeed, optionKeys, shapeText } from '../validate';
+import { checkBool, checkEnum, checkInt, checkFloat32, checkOptions, checkSeed, optionKeys, shapeText } from '../validate';
 
 // The addon's argument lists (native/addon/slash.cc reads these keys and refuses any other).
 interface ProjectionArgs {
@@ -262,8 +262,7 @@ function checkBlock(o: Partial<OutputBlockInputs>): BlockShape {
   if (shift) checkDims(shift, 'options.shift', [hidden]);
   checkDims(gamma, 'options.gamma', [hidden]);
   checkDims(beta, 'options.beta', [hidden]);
-  const eps = o.eps === undefined ? 1e-5 : checkNumber(o.eps, 'options.eps', { min: 0, open: true });
-  if (!(Math.fround(eps) > 0)) throw new FrugalError('E_RANGE', `options.eps: expected a value > 0 as a float32, got ${eps}`);
+  const eps = o.eps === undefined ? 1e-5 : checkFloat32(o.eps, 'options.eps', { min: 0, positive: true });
   const device = commonDevice([[a, 'options.a'], [Wo, 'options.Wo'], [c, 'options.c'], [h, 'options.h'], [shift, 'options.shift'],
     [gamma, 'options.gamma'], [beta, 'options.beta']]);
   return { rows: lead.reduce((x, y) => x * y, 1), inner, hidden, lead, device, eps, shift };
