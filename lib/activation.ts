@@ -3,7 +3,7 @@
 import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, type Memory } from './tensor';
+import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, type Memory, type OutputInput } from './tensor';
 import { checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument lists (native/addon/activation.cc reads these keys and refuses any other).
@@ -17,20 +17,21 @@ interface ActivationNative {
 export interface ActivationOptions {
   /**
    * Where to write the result (shaped like x, on x's device) instead of a new
-   * tensor; it may be x (or dy) itself. Saves an allocation per call in loops.
+   * tensor; it may be x (or dy) itself, but not overlap it partly (E_RANGE). Saves an allocation per call in loops.
    */
   out?: Tensor;
 }
 
 const ACTIVATION_KEYS = optionKeys<ActivationOptions>({ out: true });
 
-function outOption(options: unknown, shape: readonly number[], device: 'cpu' | 'cuda'): Tensor {
-  return outputTensor(checkOptions<ActivationOptions>(options, 'options', ACTIVATION_KEYS).out, 'options.out', shape, device);
+// options.out: an elementwise or row op may write over its inputs exactly, never partly.
+function outOption(options: unknown, shape: readonly number[], device: 'cpu' | 'cuda', inputs: readonly OutputInput[]): Tensor {
+  return outputTensor(checkOptions<ActivationOptions>(options, 'options', ACTIVATION_KEYS).out, 'options.out', shape, device, inputs);
 }
 
 function prepareGelu(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
-  const y = outOption(options, tx.shape, tx.device);
+  const y = outOption(options, tx.shape, tx.device, [[tx, 'x', 'inPlace']]);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.gelu({ x: tx.memory, y: y.memory, n: tx.size, async }), result: () => y };
 }
@@ -40,7 +41,7 @@ function prepareGeluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions)
   const tdy = checkTensor(dy, 'dy');
   checkDims(tdy, 'dy', tx.shape);
   const device = commonDevice([[tx, 'x'], [tdy, 'dy']]);
-  const dx = outOption(options, tx.shape, device);
+  const dx = outOption(options, tx.shape, device, [[tx, 'x', 'inPlace'], [tdy, 'dy', 'inPlace']]);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.geluBackward({ x: tx.memory, dy: tdy.memory, dx: dx.memory, n: tx.size, async }), result: () => dx };
 }
@@ -52,7 +53,7 @@ function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor
   }
   const cols = tx.shape[tx.shape.length - 1];
   const rows = cols === 0 ? 0 : tx.size / cols;
-  const y = outOption(options, tx.shape, tx.device);
+  const y = outOption(options, tx.shape, tx.device, [[tx, 'x', 'inPlace']]);
   const nat = native<ActivationNative>();
   return { run: (async) => nat.softmax({ x: tx.memory, y: y.memory, rows, cols, async }), result: () => y };
 }

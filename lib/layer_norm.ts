@@ -20,14 +20,14 @@ export interface LayerNormOptions {
   eps?: number;
   /**
    * Where to write y (shaped like x, on x's device) instead of a new tensor; it
-   * may be x itself. Saves an allocation per call in loops.
+   * may be x itself, and must not overlap gamma or beta (E_RANGE). Saves an allocation per call in loops.
    */
   out?: Tensor;
 }
 
 /** Options of {@link layerNormBackward}. */
 export interface LayerNormBackwardOptions {
-  /** Where to write dx (shaped like x) instead of a new tensor; it may be dy itself. */
+  /** Where to write dx (shaped like x) instead of a new tensor; it may be dy itself, and must not overlap x, gamma or the saved statistics. */
   out?: Tensor;
 }
 
@@ -87,7 +87,7 @@ function prepareForward(x: Tensor, gamma: Tensor, beta: Tensor, options?: LayerN
   const device = commonDevice([[tx, 'x'], [tg, 'gamma'], [tb, 'beta']]);
   const rowShape = tx.shape.slice(0, -1);
   const result: LayerNormResult = {
-    y: outputTensor(opts.out, 'options.out', tx.shape, device),
+    y: outputTensor(opts.out, 'options.out', tx.shape, device, [[tx, 'x', 'inPlace'], [tg, 'gamma', 'apart'], [tb, 'beta', 'apart']]),
     mean: zeros(rowShape, device),
     rstd: zeros(rowShape, device),
   };
@@ -115,7 +115,9 @@ function prepareBackward(dy: Tensor, x: Tensor, gamma: Tensor, saved: LayerNormS
   const device = commonDevice([[tdy, 'dy'], [tx, 'x'], [tg, 'gamma'], [tm, 'saved.mean'], [tr, 'saved.rstd']]);
   const opts = checkOptions<LayerNormBackwardOptions>(options, 'options', BACKWARD_KEYS);
   const result: LayerNormGrads = {
-    dx: outputTensor(opts.out, 'options.out', tx.shape, device),
+    dx: outputTensor(opts.out, 'options.out', tx.shape, device, [
+      [tdy, 'dy', 'inPlace'], [tx, 'x', 'apart'], [tg, 'gamma', 'apart'], [tm, 'saved.mean', 'apart'], [tr, 'saved.rstd', 'apart'],
+    ]),
     dGamma: zeros([cols], device),
     dBeta: zeros([cols], device),
   };

@@ -3,7 +3,7 @@
 import { native } from './binding';
 import { defineOp, type Prepared } from './call';
 import { FrugalError } from './errors';
-import { Tensor, checkTensor, commonDevice, zeros, type DeviceBuffer, type Memory } from './tensor';
+import { Tensor, checkApart, checkTensor, commonDevice, zeros, type Memory } from './tensor';
 import { checkBool, checkEnum, checkFloat32, checkOptions, optionKeys, shapeText } from './validate';
 
 // The addon's argument list of gemm (native/addon/gemm.cc reads these keys and
@@ -43,7 +43,7 @@ export interface MatmulOptions {
   alpha?: number;
   /** Adds beta × the previous contents of `out` (needs `out`). Default 0. */
   beta?: number;
-  /** Where to write the result ([M, N] or [batch, M, N]); must not share memory with a or b. */
+  /** Where to write the result ([M, N] or [batch, M, N]); must not share memory with a, b, bias, colScale or residual. */
   out?: Tensor;
   /** [N], added to every row before the activation. */
   bias?: Tensor;
@@ -56,14 +56,6 @@ export interface MatmulOptions {
 }
 
 const KEYS = optionKeys<MatmulOptions>({ transA: true, transB: true, alpha: true, beta: true, out: true, bias: true, residual: true, colScale: true, activation: true });
-
-function sameMemory(x: Tensor, y: Tensor): boolean {
-  if (x.device !== y.device) return false;
-  if (x.device === 'cuda') return (x.memory as DeviceBuffer).__frugalDevicePtr === (y.memory as DeviceBuffer).__frugalDevicePtr;
-  const p = x.data, q = y.data;
-  if (p.buffer !== q.buffer) return false;
-  return p.byteOffset < q.byteOffset + q.byteLength && q.byteOffset < p.byteOffset + p.byteLength;
-}
 
 function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor> {
   const A = checkTensor(a, 'a');
@@ -114,9 +106,9 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   if (beta !== 0 && !out) throw new FrugalError('E_CONFIG', `options.beta: beta ${beta} needs options.out (the C it scales)`);
   const device = commonDevice(tensors);
   if (out) {
-    if (sameMemory(out, A) || sameMemory(out, B)) {
-      throw new FrugalError('E_RANGE', 'options.out: must not share memory with a or b');
-    }
+    // The K blocks accumulate in out before the epilogue reads residual: no operand may alias it.
+    checkApart(out, 'options.out', [[A, 'a', 'apart'], [B, 'b', 'apart'], [bias, 'options.bias', 'apart'],
+      [colScale, 'options.colScale', 'apart'], [residual, 'options.residual', 'apart']]);
   } else {
     out = zeros(outShape, device);
   }

@@ -207,16 +207,58 @@ export function commonDevice(tensors: Array<[Tensor | undefined, string]>): Devi
 }
 
 /**
- * @internal The caller's `out` tensor after checks (shape, device), or a new zero
- * tensor when none is given. Shared by the op families.
- * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (another shape), E_DEVICE (another device).
+ * How an output may share memory with an input: 'inPlace' — be exactly that input
+ * (elementwise and row-by-row ops read each element before writing it) or apart
+ * from it; 'apart' — not overlap it at all (a GEMM reads its inputs many times).
+ * A partial overlap is never allowed: it would give wrong results silently.
+ * @internal
  */
-export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName): Tensor {
+export type Sharing = 'inPlace' | 'apart';
+
+/** An input an output is checked against: the tensor (or undefined), its name, and the sharing allowed. */
+export type OutputInput = readonly [Tensor | undefined, string, Sharing];
+
+// Overlap of two host views: byte ranges on one ArrayBuffer (a SharedArrayBuffer
+// cloned by structuredClone is another object on the same memory; only the addon,
+// which sees the addresses, can catch that alias).
+function overlap(x: Float32Array, y: Float32Array): 'none' | 'same' | 'partial' {
+  if (x.buffer !== y.buffer || x.byteLength === 0 || y.byteLength === 0) return 'none';
+  if (x.byteOffset === y.byteOffset && x.byteLength === y.byteLength) return 'same';
+  const apart = x.byteOffset >= y.byteOffset + y.byteLength || y.byteOffset >= x.byteOffset + x.byteLength;
+  return apart ? 'none' : 'partial';
+}
+
+function deviceOverlap(x: DeviceBuffer, y: DeviceBuffer): 'none' | 'same' {
+  return x.__frugalDevicePtr === y.__frugalDevicePtr ? 'same' : 'none';
+}
+
+/**
+ * Refuses an output that overlaps one of `inputs` in a way its sharing forbids.
+ * @throws FrugalError E_RANGE (a forbidden overlap, naming both).
+ * @internal
+ */
+export function checkApart(out: Tensor, name: string, inputs: readonly OutputInput[]): void {
+  for (const [input, inputName, sharing] of inputs) {
+    if (!input || input.device !== out.device) continue;
+    const o = out.device === 'cuda' ? deviceOverlap(out.memory as DeviceBuffer, input.memory as DeviceBuffer) : overlap(out.data, input.data);
+    if (o === 'none' || (o === 'same' && sharing === 'inPlace')) continue;
+    const allowed = sharing === 'inPlace' ? `be ${inputName} itself or not overlap it` : `not share memory with ${inputName}`;
+    throw new FrugalError('E_RANGE', `${name}: overlaps ${inputName}${o === 'partial' ? ' partly' : ''}; it must ${allowed}`);
+  }
+}
+
+/**
+ * @internal The caller's `out` tensor after checks (shape, device, overlap with
+ * `inputs`), or a new zero tensor when none is given. Shared by the op families.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (another shape), E_DEVICE (another device), E_RANGE (a forbidden overlap).
+ */
+export function outputTensor(out: unknown, name: string, shape: readonly number[], device: DeviceName, inputs: readonly OutputInput[]): Tensor {
   if (out === undefined) return zeros(shape.slice(), device);
   const t = checkTensor(out, name);
   checkDims(t, name, shape);
   if (t.device !== device) {
     throw new FrugalError('E_DEVICE', `${name}: expected a tensor on '${device}' like the inputs, got one on '${t.device}'`);
   }
+  checkApart(t, name, inputs);
   return t;
 }

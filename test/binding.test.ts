@@ -91,3 +91,22 @@ test('the async form settles with undefined after writing its output', async (t)
   t.is(await addon().softmax({ x, y, rows: 2, cols: 3, async: true }), undefined);
   for (const v of y) t.true(Math.abs(v - 1 / 3) < 1e-6);
 });
+
+test('an output overlapping an input it must not is refused by address, also through a cloned SharedArrayBuffer', (t) => {
+  const shared = new SharedArrayBuffer(4 * 8);
+  const alias = structuredClone(shared); // another object, the same memory
+  t.not(alias, shared);
+  const x = new Float32Array(shared, 0, 6);
+  const e = codeOf(() => addon().softmax({ x, y: new Float32Array(alias, 4, 6), rows: 2, cols: 3, async: false }));
+  t.is(e.code, 'E_RANGE');
+  t.regex(e.message, /softmax: y: overlaps x partly; it must be x itself or not overlap it/);
+  // Exactly x itself is in place, which softmax allows.
+  t.is(codeOf(() => addon().softmax({ x, y: new Float32Array(alias, 0, 6), rows: 2, cols: 3, async: false })).message, '(no error)');
+  const a = new Float32Array(shared, 0, 4);
+  const g = codeOf(() => addon().gemm({
+    a, b: new Float32Array(4), out: new Float32Array(alias, 0, 4), bias: null, colScale: null, residual: null,
+    batch: 1, M: 2, N: 2, K: 2, transA: false, transB: false, sharedB: true, alpha: 1, beta: 0, activation: 'none', async: false,
+  }));
+  t.is(g.code, 'E_RANGE');
+  t.regex(g.message, /matmul: out: overlaps a; it must not share memory with a/);
+});

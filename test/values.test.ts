@@ -1,7 +1,7 @@
 // Values that used to be accepted silently or misreported: numbers that overflow
 // float32, negative norms, a null rule, NaN entries named by the wrong index.
 import test from 'ava';
-import { FrugalError, PrivacyEngine, Tensor, dp, layerNorm, matmul, random } from '../lib';
+import { FrugalError, PrivacyEngine, Tensor, dp, gelu, layerNorm, matmul, random, slash, softmax } from '../lib';
 
 const refused = (t: import('ava').ExecutionContext, fn: () => unknown, code: FrugalError['code'], message: RegExp) => {
   const err = t.throws(fn, { instanceOf: FrugalError }) as FrugalError;
@@ -41,4 +41,22 @@ test('rule: null is not the default rule', (t) => {
     'E_RANGE',
     /^options\.rule/,
   );
+});
+
+test('an out that overlaps an input partly is refused; exactly the input is in place where the op allows it', (t) => {
+  const buf = new Float32Array(7);
+  buf.set([1, 2, 3, 4, 5, 6]);
+  const x = Tensor.from(buf.subarray(0, 6), [2, 3]);
+  const shifted = Tensor.from(buf.subarray(1, 7), [2, 3]);
+  refused(t, () => softmax(x, { out: shifted }), 'E_RANGE', /^options\.out: overlaps x partly; it must be x itself or not overlap it/);
+  refused(t, () => gelu(x, { out: shifted }), 'E_RANGE', /^options\.out: overlaps x partly/);
+  t.notThrows(() => softmax(x, { out: x }));
+  const m = Tensor.from(new Float32Array(4), [2, 2]);
+  refused(t, () => matmul(m, m, { out: m }), 'E_RANGE', /^options\.out: overlaps a; it must not share memory with a/);
+  const r = Tensor.from(new Float32Array(4), [2, 2]);
+  refused(t, () => matmul(m, Tensor.from(new Float32Array(4), [2, 2]), { out: r, residual: r }), 'E_RANGE', /options\.residual/);
+  const g = Tensor.from([1, 1, 1], [3]);
+  refused(t, () => layerNorm(x, g, g, { out: Tensor.from(buf.subarray(1, 7), [2, 3]) }), 'E_RANGE', /^options\.out: overlaps x partly/);
+  const z = Tensor.from(new Float32Array(8), [8]);
+  refused(t, () => slash.project({ z, layers: 1, hidden: 8, seed: 1, out: Tensor.from(z.data, [1, 8]) }), 'E_RANGE', /^options\.out: overlaps options\.z/);
 });

@@ -106,7 +106,7 @@ function prepareProject(options: ProjectOptions): Prepared<Tensor> {
   const hidden = checkInt(o.hidden, 'options.hidden', 0);
   const seed = checkSeed(o.seed, 'options.seed');
   const dist = checkDist(o.dist, 'options.dist');
-  const out = outputTensor(o.out, 'options.out', [layers, hidden], z.device);
+  const out = outputTensor(o.out, 'options.out', [layers, hidden], z.device, [[z, 'options.z', 'apart']]);
   return {
     run: (async) => nat().slashProject({ z: z.memory, shifts: out.memory, seed, layers, dim: z.size, hidden, dist, async }),
     result: () => out,
@@ -125,7 +125,7 @@ function prepareProjectBackward(options: ProjectBackwardOptions): Prepared<Tenso
   const dist = checkDist(o.dist, 'options.dist');
   const batch = rank === 3 ? g.shape[0] : 1;
   const [layers, hidden] = g.shape.slice(-2);
-  const out = outputTensor(o.out, 'options.out', rank === 3 ? [batch, dim] : [dim], g.device);
+  const out = outputTensor(o.out, 'options.out', rank === 3 ? [batch, dim] : [dim], g.device, [[g, 'options.g', 'apart']]);
   return {
     run: (async) => nat().slashProjectBackward({ g: g.memory, dz: out.memory, batch, seed, layers, dim, hidden, dist, async }),
     result: () => out,

@@ -13,6 +13,7 @@ Napi::Value GeluFn(const Napi::CallbackInfo& info) {
   const int64_t n = args.Size("n");
   const float* x = args.Tensor("x", static_cast<size_t>(n));
   float* y = args.Tensor("y", static_cast<size_t>(n));
+  args.InPlaceOrApart("y", {"x"});
   const Context ctx = args.context();
   return args.Run([=] { return Gelu(ctx, n, x, y); });
 }
@@ -23,6 +24,7 @@ Napi::Value GeluBackwardFn(const Napi::CallbackInfo& info) {
   const float* x = args.Tensor("x", static_cast<size_t>(n));
   const float* dy = args.Tensor("dy", static_cast<size_t>(n));
   float* dx = args.Tensor("dx", static_cast<size_t>(n));
+  args.InPlaceOrApart("dx", {"x", "dy"});
   const Context ctx = args.context();
   return args.Run([=] { return GeluBackward(ctx, n, x, dy, dx); });
 }
@@ -33,6 +35,7 @@ Napi::Value SoftmaxFn(const Napi::CallbackInfo& info) {
   const size_t n = args.Count({rows, cols});
   const float* x = args.Tensor("x", n);
   float* y = args.Tensor("y", n);
+  args.InPlaceOrApart("y", {"x"});
   const Context ctx = args.context();
   return args.Run([=] { return Softmax(ctx, rows, cols, x, y); });
 }

@@ -86,6 +86,8 @@ float* Args::Joined(const char* key, bool optional, size_t need, size_t* length)
   if (*length < need) {
     Fail(Code::kShape, key, "expected at least " + std::to_string(need) + " elements, got " + std::to_string(*length));
   }
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  ranges_.push_back(Range{key, begin, begin + *length * sizeof(float), device});
   if (!device_key_) {
     device_key_ = key;
     device_ = device;
@@ -191,6 +193,26 @@ size_t Args::Count(std::initializer_list<int64_t> dims) const {
     n *= d;
   }
   return static_cast<size_t>(n);
+}
+
+void Args::CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const {
+  const auto find = [&](const char* key) -> const Range* {
+    for (const Range& r : ranges_) {
+      if (std::string(r.key) == key) return &r;
+    }
+    return nullptr;
+  };
+  const Range* o = find(out);
+  if (!o || o->begin == o->end) return;
+  for (const char* key : inputs) {
+    const Range* in = find(key);
+    if (!in || in->begin == in->end || in->device != o->device) continue;
+    if (o->begin >= in->end || in->begin >= o->end) continue;
+    const bool same = o->begin == in->begin && o->end == in->end;
+    if (same && in_place) continue;
+    Fail(Code::kRange, out, std::string("overlaps ") + key + (same ? "" : " partly") + "; it must " +
+                                (in_place ? std::string("be ") + key + " itself or not overlap it" : std::string("not share memory with ") + key));
+  }
 }
 
 Context Args::context() const {

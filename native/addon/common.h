@@ -85,6 +85,13 @@ class Args {
   // E_<code> "<op>: <key>: <message>".
   [[noreturn]] void Fail(Code code, const char* key, const std::string& message) const;
 
+  // Refuse an output that overlaps inputs it must not (E_RANGE), by address, so
+  // two JS views of one memory (a cloned SharedArrayBuffer) are caught too.
+  // Apart: no overlap at all (a GEMM rereads its inputs); InPlaceOrApart: exactly
+  // the input or no overlap (elementwise and row ops). Keys must have been read.
+  void Apart(const char* out, std::initializer_list<const char*> inputs) const { CheckOverlap(out, inputs, false); }
+  void InPlaceOrApart(const char* out, std::initializer_list<const char*> inputs) const { CheckOverlap(out, inputs, true); }
+
   // The device every tensor read so far lives on (the CPU when none was read).
   Context context() const;
   // Refuses keys the op did not read (E_CONFIG).
@@ -99,12 +106,21 @@ class Args {
   float* Floats(const char* key, bool optional, size_t* length, Device* device);
   float* Joined(const char* key, bool optional, size_t need, size_t* length);
   void Keep(const Napi::Value& v);
+  void CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const;
+
+  // The bytes of each tensor read, for the overlap checks.
+  struct Range {
+    const char* key;
+    uintptr_t begin, end;
+    Device device;
+  };
 
   Napi::Env env_;
   Napi::Object object_;
   const char* op_;
   std::vector<std::string> read_;
   std::vector<Napi::Value> keep_;
+  std::vector<Range> ranges_;
   Device device_ = Device::kCpu;
   const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
 };

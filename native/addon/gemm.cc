@@ -28,6 +28,7 @@ Napi::Value GemmFn(const Napi::CallbackInfo& info) {
   p.bias = args.OptionalTensor("bias", n);
   p.colScale = args.OptionalTensor("colScale", n);
   p.residual = args.OptionalTensor("residual", mn);
+  args.Apart("out", {"a", "b", "bias", "colScale", "residual"});
   p.lda = p.transA ? p.M : p.K;
   p.ldb = p.transB ? p.K : p.N;
   p.ldc = p.ldr = p.N;

@@ -21,6 +21,8 @@ Napi::Value LayerNormFn(const Napi::CallbackInfo& info) {
   p.y = args.Tensor("y", n);
   p.mean = args.Tensor("mean", r);
   p.rstd = args.Tensor("rstd", r);
+  args.InPlaceOrApart("y", {"x"});
+  args.Apart("y", {"gamma", "beta", "mean", "rstd"});
   const Context ctx = args.context();
   return args.Run([=] { return LayerNorm(ctx, p); });
 }
@@ -39,6 +41,8 @@ Napi::Value LayerNormBackwardFn(const Napi::CallbackInfo& info) {
   p.dx = args.Tensor("dx", n);
   p.dgamma = args.Tensor("dgamma", c);
   p.dbeta = args.Tensor("dbeta", c);
+  args.InPlaceOrApart("dx", {"dy"});
+  args.Apart("dx", {"x", "gamma", "mean", "rstd", "dgamma", "dbeta"});
   const Context ctx = args.context();
   return args.Run([=] { return LayerNormBackward(ctx, p); });
 }

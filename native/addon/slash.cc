@@ -23,6 +23,7 @@ Napi::Value ProjectFn(const Napi::CallbackInfo& info) {
   const ProjectionParams p = ReadProjection(args);
   const float* z = args.Tensor("z", static_cast<size_t>(p.dim));
   float* shifts = args.Tensor("shifts", args.Count({p.layers, p.hidden}));
+  args.Apart("shifts", {"z"});
   const Context ctx = args.context();
   return args.Run([=] { return SlashProject(ctx, p, z, shifts); });
 }
@@ -33,6 +34,7 @@ Napi::Value ProjectBackwardFn(const Napi::CallbackInfo& info) {
   const int64_t batch = args.Size("batch");
   const float* g = args.Tensor("g", args.Count({batch, p.layers, p.hidden}));
   float* dz = args.Tensor("dz", args.Count({batch, p.dim}));
+  args.Apart("dz", {"g"});
   const Context ctx = args.context();
   return args.Run([=] { return SlashProjectBackward(ctx, p, batch, g, dz); });
 }
