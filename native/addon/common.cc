@@ -1,5 +1,7 @@
 #include "common.h"
 
+#include "pin.h"
+
 #include <exception>
 #include <memory>
 
@@ -51,7 +53,13 @@ Napi::Value Args::Get(const char* key) {
   return object_.Get(key);
 }
 
-void Args::Keep(const Napi::Value& v) { keep_.push_back(v); }
+void Args::Keep(const Napi::Value& v) {
+  keep_.push_back(v);
+  if (!v.IsTypedArray()) return;
+  bool shrinkable = false;
+  pins_.push_back(PinTypedArray(v, &shrinkable));
+  if (shrinkable && shrinkable_key_.empty()) shrinkable_key_ = read_.back();
+}
 
 float* Args::Floats(const char* key, bool optional, size_t* length, Device* device) {
   const Napi::Value v = Get(key);
@@ -247,8 +255,11 @@ Status Guarded(const Args::Work& work) {
 
 class OpWorker : public Napi::AsyncWorker {
  public:
-  OpWorker(Napi::Env env, const std::vector<Napi::Value>& keep, Args::Work work)
-      : Napi::AsyncWorker(env, "frugal"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
+  OpWorker(Napi::Env env, const std::vector<Napi::Value>& keep, std::vector<std::shared_ptr<void>> pins, Args::Work work)
+      : Napi::AsyncWorker(env, "frugal"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pins_(std::move(pins)),
+        work_(std::move(work)) {
     for (const Napi::Value& v : keep) {
       if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
     }
@@ -270,6 +281,7 @@ class OpWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> keep_;
+  std::vector<std::shared_ptr<void>> pins_;  // released with the worker, after the promise settles
   Args::Work work_;
   Status status_;
 };
@@ -285,7 +297,11 @@ Napi::Value Args::Run(Work work) {
     if (!s.ok()) throw MakeError(env_, s);
     return env_.Undefined();
   }
-  auto* worker = new OpWorker(env_, keep_, std::move(work));
+  if (!shrinkable_key_.empty()) {
+    Fail(Code::kDType, shrinkable_key_.c_str(),
+         "a resizable ArrayBuffer cannot back an async call (it could shrink while the kernel runs); use the sync form or a fixed-length buffer");
+  }
+  auto* worker = new OpWorker(env_, keep_, std::move(pins_), std::move(work));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,7 +98,9 @@ class Args {
   // Refuses keys the op did not read (E_CONFIG).
   void Done();
   // Done(), then runs `work` now or, when the "async" key is true, on a libuv
-  // worker (returning a Promise settled with undefined or the error).
+  // worker (returning a Promise settled with undefined or the error). An async
+  // call pins the memory of every host tensor (pin.h), so detaching a buffer in
+  // flight cannot free it, and refuses one JavaScript could shrink (E_DTYPE).
   using Work = std::function<Status()>;
   Napi::Value Run(Work work);
 
@@ -120,6 +123,8 @@ class Args {
   const char* op_;
   std::vector<std::string> read_;
   std::vector<Napi::Value> keep_;
+  std::vector<std::shared_ptr<void>> pins_;  // host memory, held until an async call settles (pin.h)
+  std::string shrinkable_key_;               // a tensor on a resizable ArrayBuffer
   std::vector<Range> ranges_;
   Device device_ = Device::kCpu;
   const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
