@@ -24,7 +24,7 @@ job types: ${jobTypes.map((t) => `${t.type} (${t.description})`).join('; ')}`;
 async function execute(job: ValidJob, label: string): Promise<unknown> {
   const progress = progressLine(label);
   try {
-    return await runJob(job, { progress: (f, note) => progress.update(f, note) });
+    return await runJob(job, (f, note) => progress.update(f, note));
   } finally {
     progress.done();
   }
@@ -54,7 +54,7 @@ async function bench(args: string[]): Promise<void> {
   const report = (await execute(valid, 'bench')) as BenchReport;
   printResult('bench', report);
   if (values.json) {
-    writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n');
+    writeFileAtomic(values.json, JSON.stringify(report, null, 2) + '\n', 'the JSON report');
     process.stdout.write(`JSON report written to ${values.json}\n`);
   }
 }

@@ -321,7 +321,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
  * Writes tensors (and optional string metadata) to `file` as safetensors, atomically
  * (a temporary file beside it, then a rename). The bytes are those of {@link encodeSafetensors}.
  *
- * @param file - Path of the file to write (its directory is created if missing).
+ * @param file - Path of the file to write (missing directories of the path are created).
  * @param tensors - Tensors by name, as for {@link encodeSafetensors}.
  * @param metadata - String values stored under `__metadata__`.
  * @throws FrugalError as {@link encodeSafetensors}; E_DTYPE for a bad `file`; E_CONFIG
@@ -332,11 +332,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsContents {
 export function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   checkFile(file);
   const bytes = encodeSafetensors(tensors, metadata);
-  try {
-    writeFileAtomic(file, bytes);
-  } catch (err) {
-    throw new FrugalError('E_CONFIG', `${file}: cannot write the safetensors file (${(err as Error).message})`);
-  }
+  writeFileAtomic(file, bytes, 'the safetensors file');
 }
 
 /** Reads exactly `dst.length` bytes of `fd` from `position`. */

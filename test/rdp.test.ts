@@ -2,6 +2,7 @@
 // composition, the σ search and bad inputs.
 import test from 'ava';
 import Ajv from 'ajv';
+import * as assert from 'node:assert';
 import { FrugalError, dp } from '../lib';
 import { dpEpsilonJob } from '../lib/jobs/dp_epsilon';
 import { dpNoiseJob } from '../lib/jobs/dp_noise';
@@ -99,7 +100,8 @@ test('bad inputs give FrugalError with the right code', (t) => {
 
 // The job types as the runner uses them: schema (strict Ajv, defaults filled) then run.
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: true });
-const quiet = { progress: () => undefined };
+// These types write no files of their own: a writeFile call fails the test.
+const quiet = { progress: () => undefined, writeFile: (file: string) => assert.fail(`unexpected file ${file}`) };
 
 async function runJob(job: { schema: object; run(c: never, ctx: typeof quiet): Promise<unknown> }, config: object): Promise<Record<string, unknown>> {
   const copy = structuredClone(config);

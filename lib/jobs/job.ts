@@ -2,9 +2,14 @@
 // listed in lib/jobs/registry.ts; the runner validates a job file against the
 // type's JSON schema (defaults filled in) before any work starts.
 
-/** Given to a running job: report progress (shown on a TTY only). */
+/** Given to a running job: report progress (shown on a TTY only), and files to write. */
 export interface JobContext {
   progress(fraction: number, note?: string): void;
+  /**
+   * Queues a file the job produces; the runner writes it with the JSON result once
+   * the job is done, all outputs or none (a failed job leaves no file behind).
+   */
+  writeFile(file: string, data: Uint8Array): void;
 }
 
 /** One job type: its name, its config schema (JSON Schema draft-07) and its work. */
@@ -14,4 +19,6 @@ export interface JobType<C = any> {
   description: string;
   schema: object;
   run(config: C, ctx: JobContext): Promise<unknown>;
+  /** The files this config makes the job write (besides `output`): checked writable before any work. */
+  outputs?(config: C): string[];
 }

@@ -1,9 +1,10 @@
 // `frugal run JOB.json`: validate the job against its type's schema (filling
 // defaults) before any work, run it with progress, write the result atomically.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { FrugalError, describe } from '../errors';
-import { writeFileAtomic } from '../atomic_write';
+import { checkWritable, writeFilesAtomic, type OutputFile } from '../atomic_write';
 import type { JobContext, JobType } from './job';
 import { jobTypes } from './registry';
 
@@ -66,9 +67,28 @@ export function loadJob(file: string): ValidJob {
   return validateJob(job, file);
 }
 
-/** Runs a validated job; writes the result to config.output (atomically) when given. */
-export async function runJob(job: ValidJob, ctx: JobContext): Promise<unknown> {
-  const result = await job.type.run(job.config, ctx);
-  if (job.output) writeFileAtomic(job.output, JSON.stringify(result, null, 2) + '\n');
+/**
+ * Runs a validated job. Every output path (the JSON result's `output` and the
+ * files the type declares) is checked before any work; the job's files and the
+ * JSON result are written at the end, atomically and all or none.
+ * @throws FrugalError E_CONFIG (an output that cannot be written, two outputs on one path), or the job's own error.
+ */
+export async function runJob(job: ValidJob, progress: JobContext['progress']): Promise<unknown> {
+  const declared = [...(job.type.outputs?.(job.config) ?? []), ...(job.output ? [job.output] : [])];
+  const seen = new Set<string>();
+  for (const file of declared) {
+    checkWritable(file, 'a job output');
+    const resolved = path.resolve(file);
+    if (seen.has(resolved)) throw new FrugalError('E_CONFIG', `${file}: named as two outputs of one job`);
+    seen.add(resolved);
+  }
+  const files: OutputFile[] = [];
+  const writeFile = (file: string, data: Uint8Array) => {
+    if (!seen.has(path.resolve(file))) throw new FrugalError('E_NATIVE', `${file}: the job wrote a file it did not declare in outputs()`);
+    files.push({ file, data, what: 'a job output' });
+  };
+  const result = await job.type.run(job.config, { progress, writeFile });
+  if (job.output) files.push({ file: job.output, data: JSON.stringify(result, null, 2) + '\n', what: 'the job result' });
+  writeFilesAtomic(files);
   return result;
 }

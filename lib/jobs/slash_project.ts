@@ -1,7 +1,7 @@
 // Job type 'slash-project': the per-layer shifts of a saved SLaSh / JR-WARP task for a
 // backbone shape, what a serving system folds into its output biases (c_l + z·W_l).
 import { FrugalError } from '../errors';
-import { saveSafetensors } from '../safetensors';
+import { encodeSafetensors } from '../safetensors';
 import { loadTask } from '../slash/task';
 import type { JobType } from './job';
 
@@ -39,6 +39,7 @@ export const slashProjectJob: JobType<SlashProjectConfig> = {
     required: ['type', 'task'],
     additionalProperties: false,
   },
+  outputs: (config) => (config.shifts ? [config.shifts] : []),
   async run(config, ctx) {
     ctx.progress(0, 'loading the task');
     const { kind, shift } = loadTask(config.task);
@@ -52,7 +53,7 @@ export const slashProjectJob: JobType<SlashProjectConfig> = {
     const t = await shift.shiftsAsync();
     const shifts = t.device === 'cpu' ? t : t.to('cpu');
     if (config.shifts) {
-      saveSafetensors(config.shifts, { shifts }, { task: config.task, seed: shift.seed.toString(), dist: shift.dist });
+      ctx.writeFile(config.shifts, encodeSafetensors({ shifts }, { task: config.task, seed: shift.seed.toString(), dist: shift.dist }));
     }
     ctx.progress(1);
     const rows = Array.from({ length: shift.layers }, (_, l) => Array.from(shifts.data.subarray(l * shift.hidden, (l + 1) * shift.hidden)));
