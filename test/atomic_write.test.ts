@@ -100,7 +100,7 @@ test('a job checks every output before any work, and writes all of them or none'
   t.true(fs.existsSync(shifts));
 });
 
-test("a save restores the process's own signal behaviour once the loop has turned", async (t) => {
+test.serial("a save restores the process's own signal behaviour once the loop has turned", async (t) => {
   const before = process.listenerCount('SIGINT');
   saveSafetensors(path.join(tmp(), 'a.safetensors'), one);
   t.is(process.listenerCount('SIGINT'), before + 1, 'listening while the write could be interrupted');
