@@ -50,8 +50,14 @@ interface OrtModule {
   Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => object;
 }
 
-/** onnxruntime-node, or undefined when it is not installed (it is a devDependency). */
+/**
+ * onnxruntime-node, or undefined when it is not installed (it is a devDependency).
+ * Its telemetry is switched off first (unless the user set ORT_DISABLE_TELEMETRY):
+ * otherwise every session writes /tmp/mat-debug-<pid>.log and a device id and
+ * database under ~/.cache/Microsoft/DeveloperTools, and tries HTTPS uploads.
+ */
 export function loadOrt(): OrtModule | undefined {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   try {
     return require('onnxruntime-node') as OrtModule;
   } catch {
