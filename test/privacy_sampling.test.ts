@@ -3,7 +3,7 @@
 // CSPRNG in secure mode; bounded dataset sizes.
 import test from 'ava';
 import { inspect } from 'node:util';
-import { FrugalError, PrivacyEngine, Tensor, random } from '../lib';
+import { FrugalError, PrivacyEngine, Tensor, dp, random } from '../lib';
 
 const base = { noiseMultiplier: 1.1, maxGradNorm: 1, delta: 1e-5 };
 
@@ -60,13 +60,23 @@ test('the seed is never reachable from JavaScript; secure batches ignore it', (t
   t.true(Math.abs(a.length - 1000) < 5 * Math.sqrt(1000 * 0.99), `batch of ${a.length}`);
 });
 
-test('a step whose ε is NaN or infinite is refused under a budget', (t) => {
-  const big = { A: Tensor.from(new Float32Array(0), [0, 4]), G: Tensor.from(new Float32Array(0), [0, 2]) };
-  for (const noiseMultiplier of [1e-160, 1e-300]) {
-    const engine = new PrivacyEngine({ ...base, noiseMultiplier, datasetSize: 100, sampleRate: 0.1, epsilonBudget: 1, seed: 1 });
-    const e = t.throws(() => engine.step([big]), { instanceOf: FrugalError });
+test('a σ below the floor is refused at construction; an infinite ε (σ = 0) is refused under a budget', (t) => {
+  for (const noiseMultiplier of [1e-160, 1e-300, 0.009]) {
+    const e = t.throws(() => new PrivacyEngine({ ...base, noiseMultiplier, datasetSize: 100, sampleRate: 0.1, epsilonBudget: 1, seed: 1 }), { instanceOf: FrugalError });
     t.is(e!.code, 'E_RANGE');
-    t.regex(e!.message, /privacy budget exhausted/);
-    t.is(engine.steps, 0);
+    t.regex(e!.message, /options\.noiseMultiplier: expected 0 .* or at least 0\.01/);
   }
+  const big = { A: Tensor.from(new Float32Array(0), [0, 4]), G: Tensor.from(new Float32Array(0), [0, 2]) };
+  const engine = new PrivacyEngine({ ...base, noiseMultiplier: 0, datasetSize: 100, sampleRate: 0.1, epsilonBudget: 1, seed: 1 });
+  const e = t.throws(() => engine.step([big]), { instanceOf: FrugalError });
+  t.is(e!.code, 'E_RANGE');
+  t.regex(e!.message, /privacy budget exhausted/);
+  t.is(engine.steps, 0);
+  t.notThrows(() => new PrivacyEngine({ ...base, noiseMultiplier: 0.01, datasetSize: 100, sampleRate: 0.1, seed: 1 }));
+});
+
+// (These took 12.9 s each, summing 100000 overflowing terms per order; now the first overflow answers.)
+test('ε of a σ so small that the accountant overflows is Infinity', (t) => {
+  for (const sigma of [1e-300, 1e-160]) t.is(dp.rdp.epsilon({ q: 0.01, sigma, steps: 1000, delta: 1e-5 }).epsilon, Infinity);
+  t.true(Number.isFinite(dp.rdp.epsilon({ q: 0.01, sigma: 1e-100, steps: 1000, delta: 1e-5 }).epsilon));
 });

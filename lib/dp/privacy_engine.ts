@@ -17,7 +17,7 @@ export interface PrivacyEngineOptions {
   datasetSize: number;
   /** Poisson sampling rate q in (0, 1]: each example joins a step's batch with probability q. */
   sampleRate: number;
-  /** Noise multiplier σ ≥ 0 (noise std = σ·maxGradNorm); 0 gives no privacy (ε = ∞), for debugging only. */
+  /** Noise multiplier σ (noise std = σ·maxGradNorm): at least 0.01, or 0 for no privacy (ε = ∞), for debugging only. */
   noiseMultiplier: number;
   /** Clipping norm C ≥ 0 over all of a sample's parameters. */
   maxGradNorm: number;
@@ -45,6 +45,9 @@ export interface PrivacyEngineOptions {
   keepPerSampleBytes?: number;
 }
 
+
+/** The smallest σ > 0 an engine takes: below it ε is astronomical (σ = 0.001: ε ≈ 5e8 at q = 0.01, 1000 steps) or infinite. */
+const MIN_NOISE_MULTIPLIER = 0.01;
 
 const ENGINE_KEYS = optionKeys<PrivacyEngineOptions>({
   datasetSize: true, sampleRate: true, noiseMultiplier: true, maxGradNorm: true, delta: true, epsilonBudget: true,
@@ -144,6 +147,12 @@ export class PrivacyEngine {
     this.datasetSize = checkInt(o.datasetSize, 'options.datasetSize', 1, MAX_DATASET_SIZE);
     this.sampleRate = checkQ(o.sampleRate, 'options.sampleRate');
     this.noiseMultiplier = checkNumber(o.noiseMultiplier, 'options.noiseMultiplier', { min: 0 });
+    if (this.noiseMultiplier > 0 && this.noiseMultiplier < MIN_NOISE_MULTIPLIER) {
+      throw new FrugalError(
+        'E_RANGE',
+        `options.noiseMultiplier: expected 0 (no privacy, for debugging) or at least ${MIN_NOISE_MULTIPLIER}, got ${this.noiseMultiplier} (ε would be astronomical or infinite)`,
+      );
+    }
     this.maxGradNorm = checkFloat32(o.maxGradNorm, 'options.maxGradNorm', { min: 0 });
     this.delta = checkDelta(o.delta, 'options.delta');
     this.epsilonBudget =

@@ -143,13 +143,17 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
       a0 = logSub(a0, s0);
       a1 = logSub(a1, s1);
     }
-    if (Math.max(s0, s1) < -30) break;
+    // A total past double range means ε = ∞: answer now (σ = 1e-160 ran 100000 terms per order).
+    if (a0 === Infinity || a1 === Infinity) return Infinity;
+    if (Math.max(s0, s1) < Math.max(a0, a1, 0) - 30) break;
   }
   return logAdd(a0, a1);
 }
 
 /** RDP at order α of one step of the sampled Gaussian mechanism. */
 function rdpOneStep(q: number, sigma: number, alpha: number): number {
+  // σ² that underflows (σ < 1.5e-154 or so) or whose 1/(2σ²) overflows: no privacy at all.
+  if (!(1 / (2 * sigma * sigma) < Infinity)) return Infinity;
   if (q === 1) return alpha / (2 * sigma * sigma);
   const logA = Number.isInteger(alpha) ? logAInt(q, sigma, alpha) : logAFrac(q, sigma, alpha);
   return logA / (alpha - 1);
