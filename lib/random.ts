@@ -4,6 +4,7 @@
 import { native } from './binding';
 import { callNative, defineOp, type Prepared } from './call';
 import { FrugalError, describe } from './errors';
+import { allocate } from './tensor';
 import { checkFloat32, checkOptions, checkSeed, checkU32, optionKeys } from './validate';
 
 // The addon's argument lists (native/addon/random.cc reads these keys and refuses
@@ -116,17 +117,9 @@ function checkScale(value: unknown): number {
   return checkFloat32(value, 'options.scale');
 }
 
-function allocate<T>(make: (n: number) => T, n: number): T {
-  try {
-    return make(n);
-  } catch (err) {
-    throw new FrugalError('E_RANGE', `n: could not allocate ${n} values (${(err as Error).message})`);
-  }
-}
-
 function outputArray<T extends Float32Array | Uint32Array>(out: unknown, n: number, type: 'Float32Array' | 'Uint32Array',
   make: (n: number) => T): T {
-  if (out === undefined) return allocate(make, n);
+  if (out === undefined) return allocate(n, 'n', () => make(n));
   const ok = type === 'Float32Array' ? out instanceof Float32Array : out instanceof Uint32Array;
   if (!ok) throw new FrugalError('E_DTYPE', `options.out: expected a ${type}, got ${describe(out)}`);
   if ((out as T).length !== n) {

@@ -137,7 +137,7 @@ export class Tensor {
         if (this.size > 0) nat.cudaCopy({ dst: buf, src: this.data });
         return new Tensor(this.shape, this.size, undefined, buf);
       }
-      const host = new Float32Array(this.size);
+      const host = hostZeros(this.size, `tensor.to('cpu')`);
       if (this.size > 0) nat.cudaCopy({ dst: host, src: this.deviceBuffer! });
       return new Tensor(this.shape, this.size, host);
     } catch (err) {
@@ -158,11 +158,32 @@ export class Tensor {
 }
 
 /**
+ * `make()`, an allocation of `n` elements for `what`, with V8's bare RangeError
+ * ("Array buffer allocation failed") turned into a FrugalError: the one wrapping
+ * of host allocation failures.
+ * @throws FrugalError E_RANGE (the allocation failed).
+ * @internal
+ */
+export function allocate<T>(n: number, what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new FrugalError('E_RANGE', `${what}: cannot allocate ${n} elements (${(err as Error).message})`);
+  }
+}
+
+/** `n` zero floats of host memory for `what` (see {@link allocate}). @internal */
+export function hostZeros(n: number, what: string): Float32Array {
+  return allocate(n, what, () => new Float32Array(n));
+}
+
+/**
  * A zero-filled tensor.
- * @throws FrugalError as {@link checkShape}; as {@link Tensor.to} for a device other than 'cpu'.
+ * @throws FrugalError as {@link checkShape}; E_RANGE (host memory cannot be allocated); as {@link Tensor.to} for a device other than 'cpu'.
  */
 export function zeros(shape: number[], device: DeviceName = 'cpu'): Tensor {
-  const t = Tensor.from(new Float32Array(checkShape(shape)), shape);
+  const t = Tensor.from(hostZeros(checkShape(shape), `zeros(${shapeText(shape)})`), shape);
   return device === 'cpu' ? t : t.to(device);
 }
 

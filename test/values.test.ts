@@ -2,6 +2,7 @@
 // float32, negative norms, a null rule, NaN entries named by the wrong index.
 import test from 'ava';
 import { FrugalError, PrivacyEngine, Tensor, dp, gelu, layerNorm, matmul, random, slash, softmax } from '../lib';
+import { allocate } from '../lib/tensor';
 
 const refused = (t: import('ava').ExecutionContext, fn: () => unknown, code: FrugalError['code'], message: RegExp) => {
   const err = t.throws(fn, { instanceOf: FrugalError }) as FrugalError;
@@ -59,4 +60,16 @@ test('an out that overlaps an input partly is refused; exactly the input is in p
   refused(t, () => layerNorm(x, g, g, { out: Tensor.from(buf.subarray(1, 7), [2, 3]) }), 'E_RANGE', /^options\.out: overlaps x partly/);
   const z = Tensor.from(new Float32Array(8), [8]);
   refused(t, () => slash.project({ z, layers: 1, hidden: 8, seed: 1, out: Tensor.from(z.data, [1, 8]) }), 'E_RANGE', /^options\.out: overlaps options\.z/);
+});
+
+test('a failed host allocation is E_RANGE naming what was being allocated, not a bare RangeError', (t) => {
+  const failing = () => {
+    throw new RangeError('Array buffer allocation failed');
+  };
+  const err = t.throws(() => allocate(1e10, 'zeros([1e10])', failing), { instanceOf: FrugalError }) as FrugalError;
+  t.is(err.code, 'E_RANGE');
+  t.regex(err.message, /^zeros\(\[1e10\]\): cannot allocate 10000000000 elements \(Array buffer allocation failed\)/);
+  // Other errors pass through untouched.
+  const other = new TypeError('not an allocation');
+  t.is(t.throws(() => allocate(1, 'x', () => { throw other; })), other);
 });

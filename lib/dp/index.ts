@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
-import { Tensor, checkTensor, commonDevice, hostFloats, type Memory } from '../tensor';
+import { Tensor, checkTensor, commonDevice, hostFloats, hostZeros, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkFloat32, checkInt, checkOptions, checkSeed, checkU32, optionKeys, shapeText } from '../validate';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
@@ -160,7 +160,7 @@ function checkNonNegative(values: Float32Array, name: string): void {
 }
 
 function alloc(n: number, device: 'cpu' | 'cuda', shape: number[]): Tensor {
-  const host = Tensor.from(new Float32Array(n), shape);
+  const host = Tensor.from(hostZeros(n, `a [${shape.join(', ')}] result`), shape);
   return device === 'cpu' ? host : host.to(device);
 }
 

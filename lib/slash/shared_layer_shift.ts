@@ -2,7 +2,7 @@
 // one z shifting every layer's output block) and ReparamPrompt (JR-WARP: z as a
 // prompt token). They hold z and its gradient and call the kernels of ops.ts.
 import { FrugalError } from '../errors';
-import { Tensor, checkDims, checkTensor, zeros, type DeviceName } from '../tensor';
+import { Tensor, checkDims, checkTensor, hostZeros, zeros, type DeviceName } from '../tensor';
 import { checkEnum, checkInt, checkOptions, checkSeed, optionKeys } from '../validate';
 import {
   foldShift, project, projectAsync, projectBackward, projectBackwardAsync, promptAdd, promptAddBackward, promptInsert,
@@ -169,7 +169,7 @@ export class SharedLayerShift {
       B = t.shape[0];
       return t.device === 'cpu' ? t.data : t.to('cpu').data;
     });
-    const stacked = new Float32Array(Math.max(B, 0) * L * H);
+    const stacked = hostZeros(Math.max(B, 0) * L * H, 'perSampleGrad');
     hosts.forEach((rows, l) => {
       for (let b = 0; b < B; b++) stacked.set(rows.subarray(b * H, (b + 1) * H), (b * L + l) * H);
     });
@@ -240,7 +240,7 @@ export class ReparamPrompt extends SharedLayerShift {
    */
   beginStep(): void {
     this.current = this.shifts();
-    this.pending = new Float32Array(this.layers * this.hidden);
+    this.pending = hostZeros(this.layers * this.hidden, 'SharedLayerShift gradients');
   }
 
   private row(l: number): Tensor {
