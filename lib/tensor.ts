@@ -118,6 +118,11 @@ export class Tensor {
     return this.host;
   }
 
+  /** @internal True when the host Float32Array no longer holds the shape's elements (its buffer was transferred or shrunk). */
+  get detached(): boolean {
+    return this.host !== undefined && this.host.length !== this.size;
+  }
+
   /** @internal The memory as the addon takes it: a Float32Array or a device buffer. */
   get memory(): Memory {
     return this.deviceBuffer ?? this.data;
@@ -188,11 +193,14 @@ export function zeros(shape: number[], device: DeviceName = 'cpu'): Tensor {
 }
 
 /**
- * Checks that `value` is a Tensor; returns it.
- * @throws FrugalError E_DTYPE (not a Tensor).
+ * Checks that `value` is a Tensor whose memory is still there; returns it.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE (its host buffer was detached or shrunk).
  */
 export function checkTensor(value: unknown, name: string): Tensor {
   if (!(value instanceof Tensor)) throw new FrugalError('E_DTYPE', `${name}: expected a Tensor, got ${describe(value)}`);
+  if (value.detached) {
+    throw new FrugalError('E_SHAPE', `${name}: its Float32Array was detached (its buffer transferred) or shrunk after the tensor was made (the shape needs ${value.size} elements)`);
+  }
   return value;
 }
 

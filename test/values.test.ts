@@ -73,3 +73,14 @@ test('a failed host allocation is E_RANGE naming what was being allocated, not a
   const other = new TypeError('not an allocation');
   t.is(t.throws(() => allocate(1, 'x', () => { throw other; })), other);
 });
+
+test('a detached tensor is reported under the argument it was passed as', (t) => {
+  const f = new Float32Array(4);
+  const x = Tensor.from(f, [2, 2]);
+  structuredClone(f.buffer, { transfer: [f.buffer] });
+  const ok = Tensor.from([1, 2, 3, 4], [2, 2]);
+  refused(t, () => matmul(ok, x), 'E_SHAPE', /^b: its Float32Array was detached/);
+  refused(t, () => gelu(x), 'E_SHAPE', /^x: its Float32Array was detached/);
+  refused(t, () => softmax(ok, { out: x }), 'E_SHAPE', /^options\.out: its Float32Array was detached/);
+  refused(t, () => dp.addNoise(x, { std: 1, seed: 1 }), 'E_SHAPE', /^t: its Float32Array was detached/);
+});
