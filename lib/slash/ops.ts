@@ -46,7 +46,7 @@ interface SlashNative {
     dy: Memory; y: Memory | null; mean: Memory; rstd: Memory; dh: Memory; dc: Memory | null; dShift: Memory | null;
     dGamma: Memory | null; dBeta: Memory | null; dShiftPerSample: Memory | null; tokensPerSample: number; dA: Memory | null; dWo: Memory | null;
   }): unknown;
-  slashFoldShift(args: { c: Memory; shift: Memory; out: Memory; hidden: number; async: boolean }): unknown;
+  slashFoldShift(args: { c: Memory; shift: Memory; out: Memory; n: number; async: boolean }): unknown;
   slashPromptInsert(args: PackedArgs & { x: Memory; prompt: Memory; out: Memory }): unknown;
   slashPromptInsertBackward(args: PackedArgs & { dout: Memory; dx: Memory; dPrompt: Memory | null }): unknown;
   slashPromptAdd(args: PackedArgs & { x: Memory; prompt: Memory }): unknown;
@@ -378,7 +378,7 @@ function prepareFold(c: Tensor, shift: Tensor): Prepared<Tensor> {
   const ts = checkTensor(shift, 'shift');
   checkDims(ts, 'shift', tc.shape);
   const out = zeros(tc.shape.slice(), commonDevice([[tc, 'c'], [ts, 'shift']]));
-  return { run: (async) => nat().slashFoldShift({ c: tc.memory, shift: ts.memory, out: out.memory, hidden: tc.size, async }), result: () => out };
+  return { run: (async) => nat().slashFoldShift({ c: tc.memory, shift: ts.memory, out: out.memory, n: tc.size, async }), result: () => out };
 }
 
 const foldShiftOp = defineOp('foldShift', prepareFold);

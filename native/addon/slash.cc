@@ -93,16 +93,15 @@ Napi::Value OutputBlockBackwardFn(const Napi::CallbackInfo& info) {
   return args.Run([=] { return SlashOutputBlockBackward(ctx, p, dy, y, mean, rstd, g); });
 }
 
-// hidden is the element count of c, shift and out.
+// n is the element count of c, shift and out.
 Napi::Value FoldShiftFn(const Napi::CallbackInfo& info) {
   Args args(info, "slash.foldShift");
-  const int64_t hidden = args.Size("hidden");
-  const size_t H = static_cast<size_t>(hidden);
-  const float* c = args.Tensor("c", H);
-  const float* shift = args.Tensor("shift", H);
-  float* out = args.Tensor("out", H);
+  const int64_t n = args.Size("n");
+  const float* c = args.Tensor("c", static_cast<size_t>(n));
+  const float* shift = args.Tensor("shift", static_cast<size_t>(n));
+  float* out = args.Tensor("out", static_cast<size_t>(n));
   const Context ctx = args.context();
-  return args.Run([=] { return SlashFoldShift(ctx, hidden, c, shift, out); });
+  return args.Run([=] { return SlashFoldShift(ctx, n, c, shift, out); });
 }
 
 // A packed batch: offsets [batch + 1] (host Int32Array) and hidden; *tokens is the

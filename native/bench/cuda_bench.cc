@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "cuda_bench_baseline.h"
-#include "frugal/activation.h"
+#include "cuda/activation.h"
 #include "frugal/cuda.h"
-#include "frugal/gemm.h"
-#include "frugal/layer_norm.h"
-#include "frugal/random.h"
-#include "frugal/slash.h"
+#include "cuda/gemm.h"
+#include "cuda/layer_norm.h"
+#include "cuda/random.h"
+#include "cuda/slash.h"
 
 namespace frugal {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "check.h"
 #include "device_buffer.h"
-#include "frugal/activation.h"
+#include "cuda/activation.h"
 
 using namespace frugal;
 using frugal::test::CudaContext;

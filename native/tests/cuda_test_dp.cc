@@ -6,7 +6,7 @@
 #include "check.h"
 #include "device_buffer.h"
 #include "frugal/cuda.h"
-#include "frugal/dp.h"
+#include "cuda/dp.h"
 
 using namespace frugal;
 using frugal::test::DeviceBuffer;

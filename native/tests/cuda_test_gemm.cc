@@ -16,7 +16,7 @@
 
 #include "check.h"
 #include "device_buffer.h"
-#include "frugal/gemm.h"
+#include "cuda/gemm.h"
 
 using namespace frugal;
 using frugal::test::CudaContext;

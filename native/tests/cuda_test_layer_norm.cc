@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "device_buffer.h"
-#include "frugal/layer_norm.h"
+#include "cuda/layer_norm.h"
 
 using namespace frugal;
 using frugal::test::CudaContext;

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "device_buffer.h"
-#include "frugal/random.h"
+#include "cuda/random.h"
 
 using namespace frugal;
 using frugal::test::CudaContext;

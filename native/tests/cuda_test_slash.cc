@@ -16,8 +16,8 @@
 
 #include "check.h"
 #include "device_buffer.h"
-#include "frugal/random.h"
-#include "frugal/slash.h"
+#include "cuda/random.h"
+#include "cuda/slash.h"
 
 using namespace frugal;
 using frugal::test::CudaContext;

@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "check.h"
+#include "core/front_end.h"
+#include "core/packed.h"
 #include "frugal/context.h"
 #include "frugal/isa.h"
 
@@ -34,6 +36,45 @@ FRUGAL_TEST(parallel_for_nests_inline) {
   std::atomic<int> total{0};
   ParallelFor(8, [&](int64_t) { ParallelFor(8, [&](int64_t) { total.fetch_add(1); }); });
   FRUGAL_CHECK(total.load() == 64);
+}
+
+// The one dispatch: the device check first (one wording), then the empty rule
+// (its writer, neither path), then the path of the operands' device.
+FRUGAL_TEST(dispatch_orders_device_check_empty_rule_and_paths) {
+  Context cpu, cuda;
+  cuda.device = Device::kCuda;
+  int cpu_runs = 0, cuda_runs = 0, empty_writes = 0;
+  const auto on_cpu = [&] { ++cpu_runs; return Status::Ok(); };
+  const auto writer = [&] { ++empty_writes; return Status::Ok(); };
+  FRUGAL_CHECK_OK(Dispatch("op", cpu, Empty{false}, on_cpu, FRUGAL_CUDA_PATH((++cuda_runs, Status::Ok()))));
+  FRUGAL_CHECK(cpu_runs == 1 && cuda_runs == 0);
+  FRUGAL_CHECK_OK(Dispatch("op", cpu, Empty{true, writer}, on_cpu, FRUGAL_CUDA_PATH((++cuda_runs, Status::Ok()))));
+  FRUGAL_CHECK(cpu_runs == 1 && empty_writes == 1) << "an empty call runs its writer, not the kernel";
+  FRUGAL_CHECK_OK(Dispatch("op", cpu, Empty{true}, on_cpu, FRUGAL_CUDA_PATH((++cuda_runs, Status::Ok()))));
+  FRUGAL_CHECK(cpu_runs == 1);
+#ifdef FRUGAL_WITH_CUDA
+  FRUGAL_CHECK_OK(Dispatch("op", cuda, Empty{false}, on_cpu, FRUGAL_CUDA_PATH((++cuda_runs, Status::Ok()))));
+  FRUGAL_CHECK(cuda_runs == 1 && cpu_runs == 1);
+#else
+  for (const bool empty : {false, true}) {
+    const Status s = Dispatch("dp.clipRows", cuda, Empty{empty, writer}, on_cpu, FRUGAL_CUDA_PATH(Status::Ok()));
+    FRUGAL_CHECK(s.code() == Code::kDevice);
+    FRUGAL_CHECK(s.message() == "dp.clipRows: this build of Frugal has no CUDA backend") << s.message();
+  }
+  FRUGAL_CHECK(empty_writes == 1 && cpu_runs == 1) << "device memory without the backend is refused before anything runs";
+#endif
+}
+
+FRUGAL_TEST(packed_offsets_are_checked_once_for_every_family) {
+  const int32_t good[] = {0, 2, 2, 5}, decreasing[] = {0, 3, 2}, shifted[] = {1, 2};
+  FRUGAL_CHECK_OK(PackedOffsets(good, 3).Check("op", false));
+  FRUGAL_CHECK(PackedOffsets(good, 3).total() == 5);
+  FRUGAL_CHECK(PackedOffsets(good, 3).Check("op", true).code() == Code::kShape) << "an empty sample where rows are needed";
+  const Status s = PackedOffsets(decreasing, 2).Check("op", false);
+  FRUGAL_CHECK(s.code() == Code::kShape && s.message().find("offsets[1] = 3, offsets[2] = 2") != std::string::npos) << s.message();
+  FRUGAL_CHECK(PackedOffsets(shifted, 1).Check("op", false).code() == Code::kShape);
+  FRUGAL_CHECK(PackedOffsets(nullptr, 1).Check("op", false).code() == Code::kNative);
+  FRUGAL_CHECK(PackedOffsets(good, -1).Check("op", false).code() == Code::kShape);
 }
 
 FRUGAL_TEST(status_codes_have_stable_names) {

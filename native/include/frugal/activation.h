@@ -23,10 +23,4 @@ Status GeluReference(int64_t n, const float* x, float* y);
 Status GeluBackwardReference(int64_t n, const float* x, const float* dy, float* dx);
 Status SoftmaxReference(int64_t rows, int64_t cols, const float* x, float* y);
 
-#ifdef FRUGAL_WITH_CUDA
-Status GeluCuda(int64_t n, const float* x, float* y, void* stream);
-Status GeluBackwardCuda(int64_t n, const float* x, const float* dy, float* dx, void* stream);
-Status SoftmaxCuda(int64_t rows, int64_t cols, const float* x, float* y, void* stream);
-#endif
-
 }  // namespace frugal

@@ -11,7 +11,6 @@ enum class Device { kCpu = 0, kCuda = 1 };
 
 struct Context {
   Device device = Device::kCpu;
-  int cuda_device = 0;
   void* stream = nullptr;  // cudaStream_t when device == kCuda; nullptr = default stream
 };
 

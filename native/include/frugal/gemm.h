@@ -43,9 +43,4 @@ Status GemmReference(const GemmParams& p);
 // Checks a GemmParams without running it (shared by every backend).
 Status ValidateGemm(const GemmParams& p);
 
-#ifdef FRUGAL_WITH_CUDA
-// CUDA launcher: pointers are device memory; runs on `stream` (cudaStream_t).
-Status GemmCuda(const GemmParams& p, void* stream);
-#endif
-
 }  // namespace frugal

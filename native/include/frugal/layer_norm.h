@@ -42,9 +42,4 @@ Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p);
 Status LayerNormReference(const LayerNormParams& p);
 Status LayerNormBackwardReference(const LayerNormBackwardParams& p);
 
-#ifdef FRUGAL_WITH_CUDA
-Status LayerNormCuda(const LayerNormParams& p, void* stream);
-Status LayerNormBackwardCuda(const LayerNormBackwardParams& p, void* stream);
-#endif
-
 }  // namespace frugal

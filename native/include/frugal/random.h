@@ -46,11 +46,4 @@ void RandomUniformReference(StreamId id, uint64_t offset, int64_t n, float* out)
 void RandomNormalReference(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
 void RandomRademacherReference(StreamId id, uint64_t offset, int64_t n, float scale, float* out);
 
-#ifdef FRUGAL_WITH_CUDA
-enum class RandomKind { kWords = 0, kUniform = 1, kNormal = 2, kRademacher = 3 };
-// CUDA launcher: out is device memory (uint32_t* for kWords, float* otherwise).
-Status RandomCuda(RandomKind kind, StreamId id, uint64_t offset, int64_t n, float scale, void* out,
-                  void* stream);
-#endif
-
 }  // namespace frugal

@@ -71,8 +71,9 @@ struct OutputBlockGrads {
 Status SlashOutputBlockBackward(const Context& ctx, const OutputBlockParams& p, const float* dy, const float* y,
                                 const float* mean, const float* rstd, const OutputBlockGrads& g);
 
-// Inference: cOut [hidden] = c + shift, so the folded layer is a plain linear layer.
-Status SlashFoldShift(const Context& ctx, int64_t hidden, const float* c, const float* shift, float* cOut);
+// Inference: cOut[j] = c[j] + shift[j] for j < n (n = hidden for one layer's
+// output bias), so the folded layer is a plain linear layer.
+Status SlashFoldShift(const Context& ctx, int64_t n, const float* c, const float* shift, float* cOut);
 
 // JR-WARP on packed batches: sample b owns tokens [offsets[b], offsets[b+1]) of
 // x [total, hidden] (offsets [batch + 1], int32, host memory, offsets[0] = 0).
@@ -101,25 +102,5 @@ Status SlashOutputBlockBackwardReference(const OutputBlockParams& p, const float
 // Checks shared by every backend.
 Status CheckProjectionParams(const ProjectionParams& p);
 Status CheckOutputBlockParams(const OutputBlockParams& p);
-
-#ifdef FRUGAL_WITH_CUDA
-// CUDA launchers behind the front end (device pointers; `stream` is a cudaStream_t).
-Status SlashProjectCuda(const ProjectionParams& p, const float* z, float* shifts, void* stream);
-Status SlashProjectBackwardCuda(const ProjectionParams& p, int64_t batch, const float* g, float* dz, void* stream);
-// pre[r, j] = (y[r, j] − beta[j]) / gamma[j] / rstd[r] + mean[r] (every gamma nonzero).
-Status SlashUnnormalizeCuda(int64_t rows, int64_t hidden, const float* y, const float* gamma, const float* beta,
-                            const float* mean, const float* rstd, float* pre, void* stream);
-// out[j] = x[j] + y[j] for j < n (out may alias x).
-Status SlashAddCuda(int64_t n, const float* x, const float* y, float* out, void* stream);
-// The prompt ops above with `offsets` in device memory.
-Status SlashPromptInsertCuda(const int32_t* offsets, int64_t batch, int64_t hidden, const float* x,
-                             const float* prompt, float* out, void* stream);
-Status SlashPromptExtractCuda(const int32_t* offsets, int64_t batch, int64_t hidden, const float* dout, float* dx,
-                              float* dprompt, void* stream);
-Status SlashPromptAddCuda(const int32_t* offsets, int64_t batch, int64_t hidden, float* x, const float* prompt,
-                          void* stream);
-Status SlashPromptSumCuda(const int32_t* offsets, int64_t batch, int64_t hidden, const float* x, float* dprompt,
-                          void* stream);
-#endif
 
 }  // namespace frugal

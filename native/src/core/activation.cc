@@ -12,6 +12,9 @@
 #include "cpu/kernel_table.h"
 #include "cpu/activation_kernels.h"
 #include "frugal/isa.h"
+#ifdef FRUGAL_WITH_CUDA
+#include "cuda/activation.h"
+#endif
 
 namespace frugal {
 namespace {
@@ -51,10 +54,10 @@ Status CheckGeluArgs(int64_t n, const float* x, const float* y) {
 }
 
 Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const float* dx) {
-  FRUGAL_RETURN_IF_ERROR(CheckCount("gelu_backward", n));
-  if (n > 0 && !x) return NullArgument("gelu_backward", "x");
-  if (n > 0 && !dy) return NullArgument("gelu_backward", "dy");
-  if (n > 0 && !dx) return NullArgument("gelu_backward", "dx");
+  FRUGAL_RETURN_IF_ERROR(CheckCount("geluBackward", n));
+  if (n > 0 && !x) return NullArgument("geluBackward", "x");
+  if (n > 0 && !dy) return NullArgument("geluBackward", "dy");
+  if (n > 0 && !dx) return NullArgument("geluBackward", "dx");
   return Status::Ok();
 }
 
@@ -71,49 +74,33 @@ Status CheckSoftmaxArgs(int64_t rows, int64_t cols, const float* x, const float*
 
 Status Gelu(const Context& ctx, int64_t n, const float* x, float* y) {
   FRUGAL_RETURN_IF_ERROR(CheckGeluArgs(n, x, y));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return GeluCuda(n, x, y, ctx.stream);
-#else
-    return NoCudaBackend("gelu");
-#endif
-  }
-  const auto gelu = ActivationKernelsFor(ActiveIsa()).gelu;
-  ForChunks(n, [&](int64_t begin, int64_t end) { gelu(end - begin, x + begin, y + begin); });
-  return Status::Ok();
+  return Dispatch("gelu", ctx, Empty{n == 0}, [&] {
+    const auto gelu = ActivationKernelsFor(ActiveIsa()).gelu;
+    ForChunks(n, [&](int64_t begin, int64_t end) { gelu(end - begin, x + begin, y + begin); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(GeluCuda(n, x, y, ctx.stream)));
 }
 
 Status GeluBackward(const Context& ctx, int64_t n, const float* x, const float* dy, float* dx) {
   FRUGAL_RETURN_IF_ERROR(CheckGeluBackwardArgs(n, x, dy, dx));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return GeluBackwardCuda(n, x, dy, dx, ctx.stream);
-#else
-    return NoCudaBackend("gelu_backward");
-#endif
-  }
-  const auto backward = ActivationKernelsFor(ActiveIsa()).gelu_backward;
-  ForChunks(n, [&](int64_t begin, int64_t end) { backward(end - begin, x + begin, dy + begin, dx + begin); });
-  return Status::Ok();
+  return Dispatch("geluBackward", ctx, Empty{n == 0}, [&] {
+    const auto backward = ActivationKernelsFor(ActiveIsa()).gelu_backward;
+    ForChunks(n, [&](int64_t begin, int64_t end) { backward(end - begin, x + begin, dy + begin, dx + begin); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(GeluBackwardCuda(n, x, dy, dx, ctx.stream)));
 }
 
 Status Softmax(const Context& ctx, int64_t rows, int64_t cols, const float* x, float* y) {
   FRUGAL_RETURN_IF_ERROR(CheckSoftmaxArgs(rows, cols, x, y));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return SoftmaxCuda(rows, cols, x, y, ctx.stream);
-#else
-    return NoCudaBackend("softmax");
-#endif
-  }
-  if (cols == 0) return Status::Ok();
-  const auto row = ActivationKernelsFor(ActiveIsa()).softmax_row;
-  const int64_t per_task = std::max<int64_t>(1, kFloatsPerTask / cols);
-  ParallelFor(CeilDiv(rows, per_task), [&](int64_t task) {
-    const int64_t end = std::min(rows, (task + 1) * per_task);
-    for (int64_t r = task * per_task; r < end; ++r) row(cols, x + r * cols, y + r * cols);
-  });
-  return Status::Ok();
+  return Dispatch("softmax", ctx, Empty{rows == 0 || cols == 0}, [&] {
+    const auto row = ActivationKernelsFor(ActiveIsa()).softmax_row;
+    const int64_t per_task = std::max<int64_t>(1, kFloatsPerTask / cols);
+    ParallelFor(CeilDiv(rows, per_task), [&](int64_t task) {
+      const int64_t end = std::min(rows, (task + 1) * per_task);
+      for (int64_t r = task * per_task; r < end; ++r) row(cols, x + r * cols, y + r * cols);
+    });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(SoftmaxCuda(rows, cols, x, y, ctx.stream)));
 }
 
 }  // namespace frugal

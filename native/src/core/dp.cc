@@ -23,7 +23,9 @@
 #include "frugal/isa.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
+#include "cuda/dp.h"
 #include "cuda/primitives.h"
+#include "cuda/random.h"
 #include "frugal/cuda.h"
 #endif
 
@@ -51,13 +53,13 @@ constexpr int64_t kMaxRegion = int64_t{1} << 22;
 // Elements per noise task (secure draws use 4 normals each).
 constexpr int64_t kNoiseChunk = 4096;
 
-Status CheckLinear(const LinearGradParams& p) {
+Status CheckLinear(const char* op, const LinearGradParams& p) {
   if (p.B < 0 || p.T < 0 || p.din < 0 || p.dout < 0) {
-    return Status::Shape("dp: expected B, T, din, dout >= 0, got " + std::to_string(p.B) + ", " +
+    return Status::Shape(std::string(op) + ": expected B, T, din, dout >= 0, got " + std::to_string(p.B) + ", " +
                          std::to_string(p.T) + ", " + std::to_string(p.din) + ", " + std::to_string(p.dout));
   }
-  if (p.B * p.T * p.din > 0 && !p.A) return Status::Shape("dp: A is null");
-  if (p.B * p.T * p.dout > 0 && !p.G) return Status::Shape("dp: G is null");
+  if (p.B * p.T * p.din > 0 && !p.A) return NullArgument(op, "A");
+  if (p.B * p.T * p.dout > 0 && !p.G) return NullArgument(op, "G");
   return Status::Ok();
 }
 
@@ -299,6 +301,11 @@ Status ClippedCuda(const Context& ctx, const LinearGradParams& p, const float* f
   return CudaSynchronize(ctx.stream);
 }
 
+Status ClipFactorsCuda(const Context& ctx, const float* norms, int64_t B, float C, ClipRule rule, float* factors) {
+  FRUGAL_RETURN_IF_ERROR(DpClipFactorsCuda(norms, B, C, rule, factors, ctx.stream));
+  return CudaSynchronize(ctx.stream);
+}
+
 Status ClipRowsCuda(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
                     float* factors) {
   FRUGAL_RETURN_IF_ERROR(DpRowDotsCuda(rows, rows, B, p, factors, ctx.stream));
@@ -323,44 +330,11 @@ Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id
 
 #endif  // FRUGAL_WITH_CUDA
 
-Status NotCompiled() { return Status::Device("dp: this build has no CUDA backend"); }
-
-// The empty-size rule, the same on every device: the outputs of an empty product are
-// zeros. Writes n zeros at x (host or device memory, by ctx), nothing when n == 0.
-Status ZeroFloats(const Context& ctx, float* x, int64_t n) {
-  if (n == 0 || !x) return Status::Ok();
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return CudaZero(x, static_cast<size_t>(n) * sizeof(float), ctx.stream);
-#else
-    return NotCompiled();
-#endif
-  }
-  std::fill(x, x + n, 0.0f);
-  return Status::Ok();
-}
-
-// Waits for the zeros of ZeroFloats on CUDA (the calls are synchronous on every device).
-Status Settle(const Context& ctx) {
-#ifdef FRUGAL_WITH_CUDA
-  if (ctx.device == Device::kCuda) return CudaSynchronize(ctx.stream);
-#else
-  (void)ctx;
-#endif
-  return Status::Ok();
-}
-
 // Bias norms of gradients with an empty factor (T, din or dout 0): 0 unless T, dout > 0.
 Status EmptyFactorBiasNorms(const Context& ctx, const LinearGradParams& p, float* biasSq) {
   if (!biasSq || p.T == 0 || p.dout == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return BiasNormsCuda(ctx, p, biasSq);
-#else
-    return NotCompiled();
-#endif
-  }
-  return BiasNormsCpu(p, biasSq);
+  return Dispatch("dp.linearGradNorms", ctx, Empty{}, [&] { return BiasNormsCpu(p, biasSq); },
+                  FRUGAL_CUDA_PATH(BiasNormsCuda(ctx, p, biasSq)));
 }
 
 }  // namespace
@@ -369,106 +343,78 @@ Status EmptyFactorBiasNorms(const Context& ctx, const LinearGradParams& p, float
 
 Status LinearGradNorms(const Context& ctx, const LinearGradParams& p, NormMethod method, float* weightSq,
                        float* biasSq, float* perSample) {
-  FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
-  if (p.B > 0 && !weightSq) return Status::Shape("dp: weightSq is null");
+  const char* op = "dp.linearGradNorms";
+  FRUGAL_RETURN_IF_ERROR(CheckLinear(op, p));
+  if (p.B > 0 && !weightSq) return NullArgument(op, "weightSq");
   if (method == NormMethod::kAuto) method = ChooseNormMethod(p.T, p.din, p.dout);
   if (perSample && method != NormMethod::kMaterialize) {
-    return Status::Range("dp: keeping per-sample gradients needs the materialize method, not gram");
+    return Status::Range(std::string(op) + ": keeping per-sample gradients needs the materialize method, not gram");
   }
-  if (p.B == 0) return Status::Ok();
-  if (p.T == 0 || p.din == 0 || p.dout == 0) {
-    // Some factor of every gradient is empty: all weight norms are 0 (no GEMM of size 0).
+  // Some factor of every gradient is empty (or there are no samples): all weight norms are
+  // 0 (no GEMM of size 0), the bias norms those of the token sums.
+  const Empty empty{p.B == 0 || p.T == 0 || p.din == 0 || p.dout == 0, [&] {
     FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, weightSq, p.B));
     FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, biasSq, p.B));
     FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, perSample, p.B * p.dout * p.din));
-    FRUGAL_RETURN_IF_ERROR(EmptyFactorBiasNorms(ctx, p, biasSq));
-    return Settle(ctx);
-  }
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return NormsCuda(ctx, p, method, weightSq, biasSq, perSample);
-#else
-    return NotCompiled();
-#endif
-  }
-  return NormsCpu(ctx, p, method, weightSq, biasSq, perSample);
+    return p.B == 0 ? Status::Ok() : EmptyFactorBiasNorms(ctx, p, biasSq);
+  }};
+  return Dispatch(op, ctx, empty, [&] { return NormsCpu(ctx, p, method, weightSq, biasSq, perSample); },
+                  FRUGAL_CUDA_PATH(NormsCuda(ctx, p, method, weightSq, biasSq, perSample)));
 }
 
 Status ClipFactors(const Context& ctx, const float* norms, int64_t B, float C, ClipRule rule, float* factors) {
+  const char* op = "dp.clipFactors";
   FRUGAL_RETURN_IF_ERROR(CheckC(C));
-  if (B < 0) return Status::Shape("norms: expected B >= 0");
-  if (B == 0) return Status::Ok();
-  if (!norms || !factors) return Status::Shape("dp: norms or factors is null");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    FRUGAL_RETURN_IF_ERROR(DpClipFactorsCuda(norms, B, C, rule, factors, ctx.stream));
-    return CudaSynchronize(ctx.stream);
-#else
-    return NotCompiled();
-#endif
-  }
-  for (int64_t i = 0; i < B; ++i) factors[i] = ClipFactor(norms[i], C, rule);
-  return Status::Ok();
+  if (B < 0) return Status::Shape(std::string(op) + ": expected B >= 0, got " + std::to_string(B));
+  if (B > 0 && !norms) return NullArgument(op, "norms");
+  if (B > 0 && !factors) return NullArgument(op, "factors");
+  return Dispatch(op, ctx, Empty{B == 0}, [&] {
+    for (int64_t i = 0; i < B; ++i) factors[i] = ClipFactor(norms[i], C, rule);
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(ClipFactorsCuda(ctx, norms, B, C, rule, factors)));
 }
 
 Status ClippedLinearGrad(const Context& ctx, const LinearGradParams& p, const float* factors, float* weight,
                          float* bias, const float* perSample) {
-  FRUGAL_RETURN_IF_ERROR(CheckLinear(p));
-  if (p.din * p.dout > 0 && !weight) return Status::Shape("dp: weight is null");
-  if (p.B > 0 && !factors) return Status::Shape("dp: factors is null");
-  if (p.B * p.T == 0 || p.dout == 0) {
-    // No rows: the sum is empty (B = 0 is a valid, empty Poisson batch), on every device.
+  const char* op = "dp.clippedLinearGrad";
+  FRUGAL_RETURN_IF_ERROR(CheckLinear(op, p));
+  if (p.din * p.dout > 0 && !weight) return NullArgument(op, "weight");
+  if (p.B > 0 && !factors) return NullArgument(op, "factors");
+  // No rows: the sum is empty (B = 0 is a valid, empty Poisson batch), on every device.
+  const Empty empty{p.B * p.T == 0 || p.dout == 0, [&] {
     FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, weight, p.din * p.dout));
-    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, bias, p.dout));
-    return Settle(ctx);
-  }
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return ClippedCuda(ctx, p, factors, weight, bias, perSample);
-#else
-    return NotCompiled();
-#endif
-  }
-  return ClippedCpu(ctx, p, factors, weight, bias, perSample);
+    return ZeroFloats(ctx, bias, p.dout);
+  }};
+  return Dispatch(op, ctx, empty, [&] { return ClippedCpu(ctx, p, factors, weight, bias, perSample); },
+                  FRUGAL_CUDA_PATH(ClippedCuda(ctx, p, factors, weight, bias, perSample)));
 }
 
 Status ClipRows(const Context& ctx, const float* rows, int64_t B, int64_t p, float C, ClipRule rule, float* sum,
                 float* factors) {
+  const char* op = "dp.clipRows";
   FRUGAL_RETURN_IF_ERROR(CheckC(C));
-  if (B < 0 || p < 0) return Status::Shape("rows: expected B, p >= 0");
-  if ((B * p > 0 && !rows) || (p > 0 && !sum) || (B > 0 && !factors)) return Status::Shape("dp: rows, sum or factors is null");
-  if (B == 0) {
-    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, sum, p));  // an empty batch sums to zeros
-    return Settle(ctx);
-  }
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    if (p == 0) {
-      // Empty rows have norm 0: every factor is the rule's factor of 0.
-      const std::vector<float> f(static_cast<size_t>(B), ClipFactor(0.0f, C, rule));
-      return CudaCopyToDevice(factors, f.data(), f.size() * sizeof(float));
-    }
-    return ClipRowsCuda(ctx, rows, B, p, C, rule, sum, factors);
-#else
-    return NotCompiled();
-#endif
-  }
-  return ClipRowsCpu(rows, B, p, C, rule, sum, factors);
+  if (B < 0 || p < 0) return Status::Shape(std::string(op) + ": expected B, p >= 0");
+  if (B * p > 0 && !rows) return NullArgument(op, "rows");
+  if (p > 0 && !sum) return NullArgument(op, "sum");
+  if (B > 0 && !factors) return NullArgument(op, "factors");
+  // An empty batch sums to zeros; empty rows have norm 0, so every factor is the rule's factor of 0.
+  const Empty empty{B == 0 || p == 0, [&] {
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, sum, p));
+    return FillFloats(ctx, factors, B, ClipFactor(0.0f, C, rule));
+  }};
+  return Dispatch(op, ctx, empty, [&] { return ClipRowsCpu(rows, B, p, C, rule, sum, factors); },
+                  FRUGAL_CUDA_PATH(ClipRowsCuda(ctx, rows, B, p, C, rule, sum, factors)));
 }
 
 Status AddNoise(const Context& ctx, float* t, int64_t n, float std, StreamId id, uint64_t offset, bool secure) {
-  if (!(std >= 0) || !std::isfinite(std)) return Status::Range("std: expected a finite number >= 0, got " + std::to_string(std));
-  if (n < 0) return Status::Shape("t: expected n >= 0");
-  if (n == 0) return Status::Ok();
-  if (!t) return Status::Shape("dp: t is null");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return NoiseCuda(ctx, t, n, std, id, offset, secure);
-#else
-    return NotCompiled();
-#endif
+  const char* op = "dp.addNoise";
+  if (!(std >= 0) || !std::isfinite(std)) {
+    return Status::Range(std::string(op) + ": std: expected a finite number >= 0, got " + std::to_string(std));
   }
-  return NoiseCpu(t, n, std, id, offset, secure);
+  if (n < 0) return Status::Shape(std::string(op) + ": expected n >= 0");
+  if (n > 0 && !t) return NullArgument(op, "t");
+  return Dispatch(op, ctx, Empty{n == 0}, [&] { return NoiseCpu(t, n, std, id, offset, secure); },
+                  FRUGAL_CUDA_PATH(NoiseCuda(ctx, t, n, std, id, offset, secure)));
 }
 
 }  // namespace frugal

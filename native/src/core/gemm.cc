@@ -7,11 +7,14 @@
 #include "core/front_end.h"
 #include "cpu/gemm_kernels.h"
 #include "frugal/isa.h"
+#ifdef FRUGAL_WITH_CUDA
+#include "cuda/gemm.h"
+#endif
 
 namespace frugal {
 namespace {
 
-Status Bad(const std::string& what) { return Status::Shape("gemm: " + what); }
+Status Bad(const std::string& what) { return Status::Shape("matmul: " + what); }
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
@@ -23,8 +26,8 @@ Status ValidateGemm(const GemmParams& p) {
                ", K " + Str(p.K));
   }
   if (p.batch == 0 || p.M == 0 || p.N == 0) return Status::Ok();
-  if (!p.C) return NullArgument("gemm", "C");
-  if (p.K > 0 && (!p.A || !p.B)) return NullArgument("gemm", p.A ? "B" : "A");
+  if (!p.C) return NullArgument("matmul", "C");
+  if (p.K > 0 && (!p.A || !p.B)) return NullArgument("matmul", p.A ? "B" : "A");
   // Row-major: a row of op(X) stored untransposed must fit its leading dimension.
   const int64_t a_cols = p.transA ? p.M : p.K, b_cols = p.transB ? p.K : p.N;
   if (p.K > 0 && p.lda < std::max<int64_t>(1, a_cols)) return Bad("lda " + Str(p.lda) + " < " + Str(a_cols));
@@ -33,28 +36,21 @@ Status ValidateGemm(const GemmParams& p) {
   if (p.residual && p.ldr < p.N) return Bad("ldr " + Str(p.ldr) + " < N " + Str(p.N));
   if (p.strideA < 0 || p.strideB < 0 || p.strideC < 0 || p.strideR < 0) return Bad("batch strides must be >= 0");
   if (p.activation != Activation::kNone && p.activation != Activation::kGelu) {
-    return Status::Range("gemm: unknown activation");
+    return Status::Range("matmul: unknown activation");
   }
   return Status::Ok();
 }
 
 Status Gemm(const Context& ctx, const GemmParams& p) {
   FRUGAL_RETURN_IF_ERROR(ValidateGemm(p));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    if (p.batch == 0 || p.M == 0 || p.N == 0) return Status::Ok();
-    return GemmCuda(p, ctx.stream);
-#else
-    return NoCudaBackend("gemm");
-#endif
-  }
-  if (p.batch == 0 || p.M == 0 || p.N == 0) return Status::Ok();
-  switch (ActiveIsa()) {
-    case Isa::kAvx512: avx512::GemmKernel(p); return Status::Ok();
-    case Isa::kAvx2: avx2::GemmKernel(p); return Status::Ok();
-    case Isa::kRef: break;
-  }
-  return GemmReference(p);
+  return Dispatch("matmul", ctx, Empty{p.batch == 0 || p.M == 0 || p.N == 0}, [&] {
+    switch (ActiveIsa()) {
+      case Isa::kAvx512: avx512::GemmKernel(p); return Status::Ok();
+      case Isa::kAvx2: avx2::GemmKernel(p); return Status::Ok();
+      case Isa::kRef: break;
+    }
+    return GemmReference(p);
+  }, FRUGAL_CUDA_PATH(GemmCuda(p, ctx.stream)));
 }
 
 }  // namespace frugal

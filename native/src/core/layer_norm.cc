@@ -17,6 +17,9 @@
 #include "cpu/kernel_table.h"
 #include "cpu/layer_norm_kernels.h"
 #include "frugal/isa.h"
+#ifdef FRUGAL_WITH_CUDA
+#include "cuda/layer_norm.h"
+#endif
 
 namespace frugal {
 namespace {
@@ -55,7 +58,7 @@ const LayerNormRowKernels& LayerNormRowKernelsFor(Isa isa) {
 }
 
 Status CheckLayerNormParams(const LayerNormParams& p) {
-  const char* op = "layer_norm";
+  const char* op = "layerNorm";
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.rows, p.cols));
   if (!(std::isfinite(p.eps) && p.eps > 0)) {
     return Status::Range(std::string(op) + ": expected eps finite and > 0, got " + std::to_string(p.eps));
@@ -69,7 +72,7 @@ Status CheckLayerNormParams(const LayerNormParams& p) {
 }
 
 Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p) {
-  const char* op = "layer_norm_backward";
+  const char* op = "layerNormBackward";
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.rows, p.cols));
   if ((p.dgamma == nullptr) != (p.dbeta == nullptr)) {
     return Status::Native(std::string(op) + ": give both dgamma and dbeta or neither");
@@ -84,16 +87,9 @@ Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p) {
   return Status::Ok();
 }
 
-Status LayerNorm(const Context& ctx, const LayerNormParams& p) {
-  FRUGAL_RETURN_IF_ERROR(CheckLayerNormParams(p));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return LayerNormCuda(p, ctx.stream);
-#else
-    return NoCudaBackend("layer_norm");
-#endif
-  }
-  if (p.rows == 0) return Status::Ok();
+namespace {
+
+Status ForwardCpu(const LayerNormParams& p) {
   const LayerNormForwardRowFn forward = LayerNormRowKernelsFor(ActiveIsa()).forward;
   const int64_t per_task = RowsPerTask(p.cols);
   ParallelFor(CeilDiv(p.rows, per_task), [&](int64_t task) {
@@ -108,15 +104,8 @@ Status LayerNorm(const Context& ctx, const LayerNormParams& p) {
   return Status::Ok();
 }
 
-Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p) {
-  FRUGAL_RETURN_IF_ERROR(CheckLayerNormBackwardParams(p));
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return LayerNormBackwardCuda(p, ctx.stream);
-#else
-    return NoCudaBackend("layer_norm_backward");
-#endif
-  }
+// rows > 0 (the empty rule ran first).
+Status BackwardCpu(const LayerNormBackwardParams& p) {
   const LayerNormBackwardRowFn backward = LayerNormRowKernelsFor(ActiveIsa()).backward;
   const int64_t rows = p.rows, cols = p.cols;
   const auto run_rows = [&](int64_t begin, int64_t end, float* dgamma, float* dbeta) {
@@ -135,12 +124,12 @@ Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p) {
 
   // Blocks of rows, their number a function of the shape alone.
   const int64_t blocks =
-      rows == 0 ? 0 : std::min({rows, kMaxBlocks, std::max<int64_t>(1, rows * cols / kFloatsPerTask)});
+      std::min({rows, kMaxBlocks, std::max<int64_t>(1, rows * cols / kFloatsPerTask)});
   std::vector<float> partial;
   try {
     partial.assign(static_cast<size_t>(2 * blocks * cols), 0.0f);
   } catch (const std::bad_alloc&) {
-    return Status::Native("layer_norm_backward: out of memory for the dgamma/dbeta partial sums");
+    return Status::Native("layerNormBackward: out of memory for the dgamma/dbeta partial sums");
   }
   ParallelFor(blocks, [&](int64_t b) {
     float* dgamma = partial.data() + 2 * b * cols;
@@ -160,6 +149,25 @@ Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p) {
     }
   });
   return Status::Ok();
+}
+
+}  // namespace
+
+Status LayerNorm(const Context& ctx, const LayerNormParams& p) {
+  FRUGAL_RETURN_IF_ERROR(CheckLayerNormParams(p));
+  return Dispatch("layerNorm", ctx, Empty{p.rows == 0}, [&] { return ForwardCpu(p); },
+                  FRUGAL_CUDA_PATH(LayerNormCuda(p, ctx.stream)));
+}
+
+Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p) {
+  FRUGAL_RETURN_IF_ERROR(CheckLayerNormBackwardParams(p));
+  // No rows: dx is empty and the parameter gradients are sums of nothing.
+  const Empty empty{p.rows == 0, [&] {
+    FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, p.dgamma, p.cols));
+    return ZeroFloats(ctx, p.dbeta, p.cols);
+  }};
+  return Dispatch("layerNormBackward", ctx, empty, [&] { return BackwardCpu(p); },
+                  FRUGAL_CUDA_PATH(LayerNormBackwardCuda(p, ctx.stream)));
 }
 
 }  // namespace frugal

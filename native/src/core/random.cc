@@ -16,6 +16,9 @@
 #include "cpu/random_kernels.h"
 #include "frugal/isa.h"
 #include "frugal/random.h"
+#ifdef FRUGAL_WITH_CUDA
+#include "cuda/random.h"
+#endif
 
 namespace frugal {
 namespace {
@@ -57,19 +60,6 @@ void Chunked(uint64_t offset, int64_t n, T* out, Fill fill) {
   });
 }
 
-// What to generate; the values match RandomKind, which exists only in CUDA builds.
-enum Kind { kWords = 0, kUniform = 1, kNormal = 2, kRademacher = 3 };
-
-Status OnDevice(const char* op, const Context& ctx, Kind kind, StreamId id, uint64_t offset, int64_t n, float scale, void* out) {
-#ifdef FRUGAL_WITH_CUDA
-  (void)op;
-  return RandomCuda(static_cast<RandomKind>(kind), id, offset, n, scale, out, ctx.stream);
-#else
-  (void)ctx, (void)kind, (void)id, (void)offset, (void)n, (void)scale, (void)out;
-  return NoCudaBackend(op);
-#endif
-}
-
 }  // namespace
 
 const RandomKernels& RandomKernelsFor(Isa isa) {
@@ -83,41 +73,41 @@ const RandomKernels& RandomKernelsFor(Isa isa) {
 }
 
 Status RandomWords(const Context& ctx, StreamId id, uint64_t offset, int64_t n, uint32_t* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random_words", offset, n, out));
-  if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice("random_words", ctx, kWords, id, offset, n, 1.0f, out);
-  const RandomWordsFn fn = RandomKernelsFor(ActiveIsa()).words;
-  Chunked(offset, n, out, [&](uint64_t o, int64_t m, uint32_t* p) { fn(id, o, m, p); });
-  return Status::Ok();
+  FRUGAL_RETURN_IF_ERROR(Check("random.words", offset, n, out));
+  return Dispatch("random.words", ctx, Empty{n == 0}, [&] {
+    const auto fn = RandomKernelsFor(ActiveIsa()).words;
+    Chunked(offset, n, out, [&](uint64_t o, int64_t m, uint32_t* p) { fn(id, o, m, p); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kWords, id, offset, n, 1.0f, out, ctx.stream)));
 }
 
 Status RandomUniform(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random_uniform", offset, n, out));
-  if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice("random_uniform", ctx, kUniform, id, offset, n, 1.0f, out);
-  const RandomUniformFn fn = RandomKernelsFor(ActiveIsa()).uniform;
-  Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, p); });
-  return Status::Ok();
+  FRUGAL_RETURN_IF_ERROR(Check("random.uniform", offset, n, out));
+  return Dispatch("random.uniform", ctx, Empty{n == 0}, [&] {
+    const auto fn = RandomKernelsFor(ActiveIsa()).uniform;
+    Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, p); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kUniform, id, offset, n, 1.0f, out, ctx.stream)));
 }
 
 Status RandomNormal(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float scale, float* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random_normal", offset, n, out));
-  FRUGAL_RETURN_IF_ERROR(CheckScale("random_normal", scale));
-  if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice("random_normal", ctx, kNormal, id, offset, n, scale, out);
-  const RandomScaledFn fn = RandomKernelsFor(ActiveIsa()).normal;
-  Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
-  return Status::Ok();
+  FRUGAL_RETURN_IF_ERROR(Check("random.normal", offset, n, out));
+  FRUGAL_RETURN_IF_ERROR(CheckScale("random.normal", scale));
+  return Dispatch("random.normal", ctx, Empty{n == 0}, [&] {
+    const auto fn = RandomKernelsFor(ActiveIsa()).normal;
+    Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kNormal, id, offset, n, scale, out, ctx.stream)));
 }
 
 Status RandomRademacher(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float scale, float* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random_rademacher", offset, n, out));
-  FRUGAL_RETURN_IF_ERROR(CheckScale("random_rademacher", scale));
-  if (n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) return OnDevice("random_rademacher", ctx, kRademacher, id, offset, n, scale, out);
-  const RandomScaledFn fn = RandomKernelsFor(ActiveIsa()).rademacher;
-  Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
-  return Status::Ok();
+  FRUGAL_RETURN_IF_ERROR(Check("random.rademacher", offset, n, out));
+  FRUGAL_RETURN_IF_ERROR(CheckScale("random.rademacher", scale));
+  return Dispatch("random.rademacher", ctx, Empty{n == 0}, [&] {
+    const auto fn = RandomKernelsFor(ActiveIsa()).rademacher;
+    Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kRademacher, id, offset, n, scale, out, ctx.stream)));
 }
 
 }  // namespace frugal

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/front_end.h"
+#include "core/packed.h"
 #include "cpu/kernel_table.h"
 #include "cpu/primitives_kernels.h"
 #include "cpu/layer_norm_kernels.h"
@@ -25,7 +26,9 @@
 #include "frugal/layer_norm.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
+#include "cuda/layer_norm.h"
 #include "cuda/primitives.h"
+#include "cuda/slash.h"
 #include "frugal/cuda.h"
 #endif
 
@@ -306,43 +309,7 @@ Status OutputBlockBackwardCpu(const Context& ctx, const OutputBlockParams& p, co
   return InputGradients(ctx, p, grads);
 }
 
-// v[0..n) = 0 on ctx.device (v may be null: nothing to do).
-Status ZeroFill(const Context& ctx, const char* op, float* v, int64_t n) {
-  if (!v || n == 0) return Status::Ok();
-  if (ctx.device == Device::kCuda) {
 #ifdef FRUGAL_WITH_CUDA
-    const std::vector<float> zero(static_cast<size_t>(n), 0.0f);
-    return CudaCopyToDevice(v, zero.data(), zero.size() * sizeof(float));
-#else
-    return NoCudaBackend(op);
-#endif
-  }
-  std::fill(v, v + n, 0.0f);
-  return Status::Ok();
-}
-
-Status CheckOffsets(const char* op, const int32_t* offsets, int64_t batch, int64_t hidden, bool nonempty) {
-  if (batch < 0 || hidden < 0) return Status::Shape(std::string(op) + ": expected batch, hidden >= 0");
-  if (!offsets) return NullArgument(op, "offsets");
-  if (offsets[0] != 0) return Status::Shape(std::string(op) + ": offsets[0] must be 0, got " + std::to_string(offsets[0]));
-  for (int64_t b = 0; b < batch; ++b) {
-    if (offsets[b + 1] < offsets[b] || (nonempty && offsets[b + 1] == offsets[b])) {
-      return Status::Shape(std::string(op) + ": offsets must be " + (nonempty ? "increasing" : "non-decreasing") +
-                           ", got offsets[" + std::to_string(b) + "] = " + std::to_string(offsets[b]) + ", offsets[" +
-                           std::to_string(b + 1) + "] = " + std::to_string(offsets[b + 1]));
-    }
-  }
-  return Status::Ok();
-}
-
-#ifdef FRUGAL_WITH_CUDA
-// The offsets copied to the device for the prompt launchers.
-Status DeviceOffsets(const int32_t* offsets, int64_t batch, DeviceBuffer* out) {
-  const int64_t bytes = (batch + 1) * static_cast<int64_t>(sizeof(int32_t));
-  FRUGAL_RETURN_IF_ERROR(out->Allocate(bytes));
-  return CudaCopyToDevice(out->raw(), offsets, static_cast<size_t>(bytes));
-}
-
 Status OutputBlockCuda(const Context& ctx, const OutputBlockParams& p, float* y, float* mean, float* rstd) {
   DeviceBuffer bias;
   FRUGAL_RETURN_IF_ERROR(bias.AllocateFloats(p.hidden));
@@ -413,7 +380,7 @@ Status CheckProjectionParams(const ProjectionParams& p) {
   if (p.layers > (int64_t{1} << 32)) return Status::Range("slash: layers must be <= 2^32 (one sub-stream each)");
   if (p.hidden > 0 && p.dim > (int64_t{1} << 62) / p.hidden) return Status::Range("slash: dim × hidden is too large");
   if (p.dist != ProjectionDist::kNormal && p.dist != ProjectionDist::kRademacher) {
-    return Status::Range("slash: dist must be normal (0) or rademacher (1)");
+    return Status::Range("slash: dist must be normal or rademacher");
   }
   return Status::Ok();
 }
@@ -435,55 +402,38 @@ Status CheckOutputBlockParams(const OutputBlockParams& p) {
 }
 
 Status SlashProject(const Context& ctx, const ProjectionParams& p, const float* z, float* shifts) {
+  const char* op = "slash.project";
   FRUGAL_RETURN_IF_ERROR(CheckProjectionParams(p));
-  if (p.layers * p.hidden == 0) return Status::Ok();
-  if (!z) return NullArgument("slash.project", "z");
-  if (!shifts) return NullArgument("slash.project", "shifts");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
+  const bool empty = p.layers * p.hidden == 0;
+  if (!empty && !z) return NullArgument(op, "z");
+  if (!empty && !shifts) return NullArgument(op, "shifts");
+  return Dispatch(op, ctx, Empty{empty}, [&] { return ProjectCpu(p, z, shifts); }, FRUGAL_CUDA_PATH([&] {
     FRUGAL_RETURN_IF_ERROR(SlashProjectCuda(p, z, shifts, ctx.stream));
     return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.project");
-#endif
-  }
-  return ProjectCpu(p, z, shifts);
+  }()));
 }
 
 Status SlashProjectBackward(const Context& ctx, const ProjectionParams& p, int64_t batch, const float* g,
                             float* dz) {
+  const char* op = "slash.projectBackward";
   FRUGAL_RETURN_IF_ERROR(CheckProjectionParams(p));
-  if (batch < 0) return Status::Shape("slash.projectBackward: batch must be >= 0, got " + std::to_string(batch));
-  if (batch == 0) return Status::Ok();
-  if (!dz) return NullArgument("slash.projectBackward", "dz");
-  if (p.layers * p.hidden > 0 && !g) return NullArgument("slash.projectBackward", "g");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
+  if (batch < 0) return Status::Shape(std::string(op) + ": batch must be >= 0, got " + std::to_string(batch));
+  if (batch > 0 && !dz) return NullArgument(op, "dz");
+  if (batch > 0 && p.layers * p.hidden > 0 && !g) return NullArgument(op, "g");
+  // No layers or columns: dz = 0, the gradient of a projection of nothing.
+  const Empty empty{batch == 0 || p.layers * p.hidden == 0, [&] { return ZeroFloats(ctx, dz, batch * p.dim); }};
+  return Dispatch(op, ctx, empty, [&] { return ProjectBackwardCpu(p, batch, g, dz); }, FRUGAL_CUDA_PATH([&] {
     FRUGAL_RETURN_IF_ERROR(SlashProjectBackwardCuda(p, batch, g, dz, ctx.stream));
     return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.projectBackward");
-#endif
-  }
-  if (p.layers * p.hidden == 0) {
-    std::fill(dz, dz + batch * p.dim, 0.0f);
-    return Status::Ok();
-  }
-  return ProjectBackwardCpu(p, batch, g, dz);
+  }()));
 }
 
 Status SlashOutputBlock(const Context& ctx, const OutputBlockParams& p, float* y, float* mean, float* rstd) {
+  const char* op = "slash.outputBlock";
   FRUGAL_RETURN_IF_ERROR(CheckOutputBlockParams(p));
-  if (p.rows == 0) return Status::Ok();
-  if (!y) return NullArgument("slash.outputBlock", "y");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return OutputBlockCuda(ctx, p, y, mean, rstd);
-#else
-    return NoCudaBackend("slash.outputBlock");
-#endif
-  }
-  return OutputBlockCpu(ctx, p, y, mean, rstd);
+  if (p.rows > 0 && !y) return NullArgument(op, "y");
+  return Dispatch(op, ctx, Empty{p.rows == 0}, [&] { return OutputBlockCpu(ctx, p, y, mean, rstd); },
+                  FRUGAL_CUDA_PATH(OutputBlockCuda(ctx, p, y, mean, rstd)));
 }
 
 Status SlashOutputBlockBackward(const Context& ctx, const OutputBlockParams& p, const float* dy, const float* y,
@@ -494,140 +444,124 @@ Status SlashOutputBlockBackward(const Context& ctx, const OutputBlockParams& p, 
     return Status::Shape(std::string(op) + ": tokensPerSample must be >= 1 and divide rows (" +
                          std::to_string(p.rows) + "), got " + std::to_string(g.tokensPerSample));
   }
-  if (p.rows == 0) {
-    // No tokens: every sum is zero (da and dshiftPerSample are empty).
-    for (float* v : {g.dc, g.dshift, g.dgamma, g.dbeta}) FRUGAL_RETURN_IF_ERROR(ZeroFill(ctx, op, v, p.hidden));
-    return ZeroFill(ctx, op, g.dWo, p.hidden * p.in);
+  if (p.rows > 0) {
+    if (!dy) return NullArgument(op, "dy");
+    if (!mean) return NullArgument(op, "mean");
+    if (!rstd) return NullArgument(op, "rstd");
+    if (!g.dh) return NullArgument(op, "dh");
   }
-  if (!dy) return NullArgument(op, "dy");
-  if (!mean) return NullArgument(op, "mean");
-  if (!rstd) return NullArgument(op, "rstd");
-  if (!g.dh) return NullArgument(op, "dh");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    return OutputBlockBackwardCuda(ctx, p, dy, y, mean, rstd, g);
-#else
-    return NoCudaBackend(op);
-#endif
-  }
-  return OutputBlockBackwardCpu(ctx, p, dy, y, mean, rstd, g);
+  // No tokens: every sum is zero (dh, da and dshiftPerSample are empty).
+  const Empty empty{p.rows == 0, [&] {
+    for (float* v : {g.dc, g.dshift, g.dgamma, g.dbeta}) FRUGAL_RETURN_IF_ERROR(ZeroFloats(ctx, v, p.hidden));
+    return ZeroFloats(ctx, g.dWo, p.hidden * p.in);
+  }};
+  return Dispatch(op, ctx, empty, [&] { return OutputBlockBackwardCpu(ctx, p, dy, y, mean, rstd, g); },
+                  FRUGAL_CUDA_PATH(OutputBlockBackwardCuda(ctx, p, dy, y, mean, rstd, g)));
 }
 
-Status SlashFoldShift(const Context& ctx, int64_t hidden, const float* c, const float* shift, float* cOut) {
-  if (hidden < 0) return Status::Shape("slash.foldShift: hidden must be >= 0");
-  if (hidden == 0) return Status::Ok();
-  if (!c || !shift || !cOut) return NullArgument("slash.foldShift", !c ? "c" : !shift ? "shift" : "cOut");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    FRUGAL_RETURN_IF_ERROR(SlashAddCuda(hidden, c, shift, cOut, ctx.stream));
+Status SlashFoldShift(const Context& ctx, int64_t n, const float* c, const float* shift, float* cOut) {
+  const char* op = "slash.foldShift";
+  if (n < 0) return Status::Shape(std::string(op) + ": n must be >= 0, got " + std::to_string(n));
+  if (n > 0 && (!c || !shift || !cOut)) return NullArgument(op, !c ? "c" : !shift ? "shift" : "cOut");
+  return Dispatch(op, ctx, Empty{n == 0}, [&] {
+    for (int64_t j = 0; j < n; ++j) cOut[j] = c[j] + shift[j];
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH([&] {
+    FRUGAL_RETURN_IF_ERROR(SlashAddCuda(n, c, shift, cOut, ctx.stream));
     return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.foldShift");
-#endif
-  }
-  for (int64_t j = 0; j < hidden; ++j) cOut[j] = c[j] + shift[j];
-  return Status::Ok();
+  }()));
 }
+
+// Σ_b x[offsets[b]] (rows of `hidden` floats) into sum, in sample order: the
+// prompt rows' gradient of insert (x = dout, row offsets[b] + b) and of add.
+namespace {
+void SumPromptRows(const int32_t* offsets, int64_t batch, int64_t hidden, int64_t shift_per_sample, const float* x,
+                   float* sum) {
+  std::fill(sum, sum + hidden, 0.0f);
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* src = x + (offsets[b] + shift_per_sample * b) * hidden;
+    for (int64_t j = 0; j < hidden; ++j) sum[j] += src[j];
+  }
+}
+}  // namespace
 
 Status SlashPromptInsert(const Context& ctx, const int32_t* offsets, int64_t batch, int64_t hidden, const float* x,
                          const float* prompt, float* out) {
-  FRUGAL_RETURN_IF_ERROR(CheckOffsets("slash.promptInsert", offsets, batch, hidden, false));
-  if (batch == 0 || hidden == 0) return Status::Ok();
-  if ((offsets[batch] > 0 && !x) || !prompt || !out) return NullArgument("slash.promptInsert", !prompt ? "prompt" : !out ? "out" : "x");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    DeviceBuffer d;
-    FRUGAL_RETURN_IF_ERROR(DeviceOffsets(offsets, batch, &d));
-    FRUGAL_RETURN_IF_ERROR(SlashPromptInsertCuda(static_cast<const int32_t*>(d.raw()), batch, hidden, x, prompt, out, ctx.stream));
-    return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.promptInsert");
-#endif
-  }
-  const size_t row = static_cast<size_t>(hidden) * sizeof(float);
-  ParallelFor(batch, [&](int64_t b) {
-    float* dst = out + (offsets[b] + b) * hidden;
-    std::memcpy(dst, prompt, row);
-    const int64_t n = offsets[b + 1] - offsets[b];
-    if (n > 0) std::memcpy(dst + hidden, x + static_cast<int64_t>(offsets[b]) * hidden, row * static_cast<size_t>(n));
-  });
-  return Status::Ok();
+  const char* op = "slash.promptInsert";
+  PackedOffsets packed(offsets, batch);
+  FRUGAL_RETURN_IF_ERROR(packed.Check(op, false));
+  if (hidden < 0) return Status::Shape(std::string(op) + ": expected hidden >= 0, got " + std::to_string(hidden));
+  const bool empty = batch == 0 || hidden == 0;
+  if (!empty && ((packed.total() > 0 && !x) || !prompt || !out)) return NullArgument(op, !prompt ? "prompt" : !out ? "out" : "x");
+  return Dispatch(op, ctx, Empty{empty}, [&] {
+    const size_t row = static_cast<size_t>(hidden) * sizeof(float);
+    ParallelFor(batch, [&](int64_t b) {
+      float* dst = out + (offsets[b] + b) * hidden;
+      std::memcpy(dst, prompt, row);
+      const int64_t n = offsets[b + 1] - offsets[b];
+      if (n > 0) std::memcpy(dst + hidden, x + static_cast<int64_t>(offsets[b]) * hidden, row * static_cast<size_t>(n));
+    });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(WithDeviceOffsets(ctx, packed, [&](const int32_t* d) {
+    return SlashPromptInsertCuda(d, batch, hidden, x, prompt, out, ctx.stream);
+  })));
 }
 
 Status SlashPromptExtract(const Context& ctx, const int32_t* offsets, int64_t batch, int64_t hidden,
                           const float* dout, float* dx, float* dprompt) {
-  FRUGAL_RETURN_IF_ERROR(CheckOffsets("slash.promptExtract", offsets, batch, hidden, false));
-  if (hidden == 0) return Status::Ok();
-  if (batch == 0) return ZeroFill(ctx, "slash.promptExtract", dprompt, hidden);
-  if (!dout || (offsets[batch] > 0 && !dx)) return NullArgument("slash.promptExtract", !dout ? "dout" : "dx");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    DeviceBuffer d;
-    FRUGAL_RETURN_IF_ERROR(DeviceOffsets(offsets, batch, &d));
-    FRUGAL_RETURN_IF_ERROR(SlashPromptExtractCuda(static_cast<const int32_t*>(d.raw()), batch, hidden, dout, dx, dprompt, ctx.stream));
-    return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.promptExtract");
-#endif
-  }
-  const size_t row = static_cast<size_t>(hidden) * sizeof(float);
-  ParallelFor(batch, [&](int64_t b) {
-    const int64_t n = offsets[b + 1] - offsets[b];
-    if (n > 0) std::memcpy(dx + static_cast<int64_t>(offsets[b]) * hidden, dout + (offsets[b] + b + 1) * hidden, row * static_cast<size_t>(n));
-  });
-  if (dprompt) {
-    std::fill(dprompt, dprompt + hidden, 0.0f);
-    for (int64_t b = 0; b < batch; ++b) {
-      const float* src = dout + (offsets[b] + b) * hidden;
-      for (int64_t j = 0; j < hidden; ++j) dprompt[j] += src[j];
-    }
-  }
-  return Status::Ok();
+  const char* op = "slash.promptInsertBackward";
+  PackedOffsets packed(offsets, batch);
+  FRUGAL_RETURN_IF_ERROR(packed.Check(op, false));
+  if (hidden < 0) return Status::Shape(std::string(op) + ": expected hidden >= 0, got " + std::to_string(hidden));
+  const bool empty = batch == 0 || hidden == 0;
+  if (!empty && (!dout || (packed.total() > 0 && !dx))) return NullArgument(op, !dout ? "dout" : "dx");
+  // No samples: the prompt's gradient is a sum of nothing.
+  return Dispatch(op, ctx, Empty{empty, [&] { return ZeroFloats(ctx, dprompt, hidden); }}, [&] {
+    const size_t row = static_cast<size_t>(hidden) * sizeof(float);
+    ParallelFor(batch, [&](int64_t b) {
+      const int64_t n = offsets[b + 1] - offsets[b];
+      if (n > 0) std::memcpy(dx + static_cast<int64_t>(offsets[b]) * hidden, dout + (offsets[b] + b + 1) * hidden, row * static_cast<size_t>(n));
+    });
+    if (dprompt) SumPromptRows(offsets, batch, hidden, 1, dout, dprompt);
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(WithDeviceOffsets(ctx, packed, [&](const int32_t* d) {
+    return SlashPromptExtractCuda(d, batch, hidden, dout, dx, dprompt, ctx.stream);
+  })));
 }
 
 Status SlashPromptAdd(const Context& ctx, const int32_t* offsets, int64_t batch, int64_t hidden, float* x,
                       const float* prompt) {
-  FRUGAL_RETURN_IF_ERROR(CheckOffsets("slash.promptAdd", offsets, batch, hidden, true));
-  if (batch == 0 || hidden == 0) return Status::Ok();
-  if (!x || !prompt) return NullArgument("slash.promptAdd", !x ? "x" : "prompt");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    DeviceBuffer d;
-    FRUGAL_RETURN_IF_ERROR(DeviceOffsets(offsets, batch, &d));
-    FRUGAL_RETURN_IF_ERROR(SlashPromptAddCuda(static_cast<const int32_t*>(d.raw()), batch, hidden, x, prompt, ctx.stream));
-    return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.promptAdd");
-#endif
-  }
-  for (int64_t b = 0; b < batch; ++b) {
-    float* dst = x + static_cast<int64_t>(offsets[b]) * hidden;
-    for (int64_t j = 0; j < hidden; ++j) dst[j] += prompt[j];
-  }
-  return Status::Ok();
+  const char* op = "slash.promptAdd";
+  PackedOffsets packed(offsets, batch);
+  FRUGAL_RETURN_IF_ERROR(packed.Check(op, true));
+  if (hidden < 0) return Status::Shape(std::string(op) + ": expected hidden >= 0, got " + std::to_string(hidden));
+  const bool empty = batch == 0 || hidden == 0;
+  if (!empty && (!x || !prompt)) return NullArgument(op, !x ? "x" : "prompt");
+  return Dispatch(op, ctx, Empty{empty}, [&] {
+    for (int64_t b = 0; b < batch; ++b) {
+      float* dst = x + static_cast<int64_t>(offsets[b]) * hidden;
+      for (int64_t j = 0; j < hidden; ++j) dst[j] += prompt[j];
+    }
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(WithDeviceOffsets(ctx, packed, [&](const int32_t* d) {
+    return SlashPromptAddCuda(d, batch, hidden, x, prompt, ctx.stream);
+  })));
 }
 
 Status SlashPromptSum(const Context& ctx, const int32_t* offsets, int64_t batch, int64_t hidden, const float* x,
                       float* dprompt) {
-  FRUGAL_RETURN_IF_ERROR(CheckOffsets("slash.promptSum", offsets, batch, hidden, true));
-  if (hidden == 0) return Status::Ok();
-  if (!dprompt || (batch > 0 && !x)) return NullArgument("slash.promptSum", !dprompt ? "dprompt" : "x");
-  if (ctx.device == Device::kCuda) {
-#ifdef FRUGAL_WITH_CUDA
-    DeviceBuffer d;
-    FRUGAL_RETURN_IF_ERROR(DeviceOffsets(offsets, batch, &d));
-    FRUGAL_RETURN_IF_ERROR(SlashPromptSumCuda(static_cast<const int32_t*>(d.raw()), batch, hidden, x, dprompt, ctx.stream));
-    return CudaSynchronize(ctx.stream);
-#else
-    return NoCudaBackend("slash.promptSum");
-#endif
-  }
-  std::fill(dprompt, dprompt + hidden, 0.0f);
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* src = x + static_cast<int64_t>(offsets[b]) * hidden;
-    for (int64_t j = 0; j < hidden; ++j) dprompt[j] += src[j];
-  }
-  return Status::Ok();
+  const char* op = "slash.promptAddBackward";
+  PackedOffsets packed(offsets, batch);
+  FRUGAL_RETURN_IF_ERROR(packed.Check(op, true));
+  if (hidden < 0) return Status::Shape(std::string(op) + ": expected hidden >= 0, got " + std::to_string(hidden));
+  if (hidden > 0 && (!dprompt || (batch > 0 && !x))) return NullArgument(op, !dprompt ? "dprompt" : "x");
+  const Empty empty{batch == 0 || hidden == 0, [&] { return ZeroFloats(ctx, dprompt, hidden); }};
+  return Dispatch(op, ctx, empty, [&] {
+    SumPromptRows(offsets, batch, hidden, 0, x, dprompt);
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(WithDeviceOffsets(ctx, packed, [&](const int32_t* d) {
+    return SlashPromptSumCuda(d, batch, hidden, x, dprompt, ctx.stream);
+  })));
 }
 
 }  // namespace frugal

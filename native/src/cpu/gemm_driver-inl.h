@@ -137,16 +137,14 @@ void PackA(const GemmParams& p, const float* A, int64_t m0, int64_t k0, int64_t 
   }
 }
 
-inline int64_t CeilDivI(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 template <class T>
 void Run(const GemmParams& p) {
   constexpr int MR = T::MR, NR = T::NR;
   constexpr int64_t KC = T::KC, MC = T::MC;
   static_assert(MC % MR == 0, "MC must be a multiple of MR");
-  const int64_t panels = CeilDivI(p.N, NR);
+  const int64_t panels = CeilDiv(p.N, NR);
   const int64_t npad = panels * NR;
-  const int64_t kblocks = std::max<int64_t>(1, CeilDivI(p.K, KC));
+  const int64_t kblocks = std::max<int64_t>(1, CeilDiv(p.K, KC));
   const bool shared_b = p.strideB == 0 || p.batch == 1;
   const int64_t b_batches = shared_b ? 1 : p.batch;
   const int64_t b_size = p.K * npad;  // packed floats of one batch's B
@@ -181,19 +179,19 @@ void Run(const GemmParams& p) {
   // busy. Even row ranges matter: MC-row blocks leave a short last block that
   // idles a thread (11% of 1024³ on two threads). Splitting columns makes every
   // task pack the same A rows again, so rows go first.
-  const int64_t strips = CeilDivI(p.M, MR);
-  int64_t mtasks = CeilDivI(strips, MC / MR);
+  const int64_t strips = CeilDiv(p.M, MR);
+  int64_t mtasks = CeilDiv(strips, MC / MR);
   int64_t nsplit = 1;
   if (parallel) {
     const int64_t threads = NumThreads(), want = 2 * threads;
     constexpr int64_t kMinStrips = 2;  // below this the B panels are reused too little
     const int64_t max_mtasks = std::max<int64_t>(1, strips / kMinStrips);
-    if (p.batch * mtasks < want) mtasks = std::min(max_mtasks, CeilDivI(want, p.batch));
-    if (p.batch == 1 && mtasks % threads != 0) mtasks = std::min(max_mtasks, CeilDivI(mtasks, threads) * threads);
-    if (p.batch * mtasks < threads) nsplit = std::min<int64_t>(panels, CeilDivI(want, p.batch * mtasks));
+    if (p.batch * mtasks < want) mtasks = std::min(max_mtasks, CeilDiv(want, p.batch));
+    if (p.batch == 1 && mtasks % threads != 0) mtasks = std::min(max_mtasks, CeilDiv(mtasks, threads) * threads);
+    if (p.batch * mtasks < threads) nsplit = std::min<int64_t>(panels, CeilDiv(want, p.batch * mtasks));
   }
-  const int64_t panels_per_block = CeilDivI(panels, nsplit);
-  const int64_t nblocks = CeilDivI(panels, panels_per_block);
+  const int64_t panels_per_block = CeilDiv(panels, nsplit);
+  const int64_t nblocks = CeilDiv(panels, panels_per_block);
   const bool keep_old = p.beta != 0.0f && kblocks > 1;
 
   auto task_fn = [&](int64_t task) {

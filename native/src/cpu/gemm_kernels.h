@@ -1,6 +1,7 @@
 // Per-ISA GEMM entry points behind the front end (native/src/core/gemm.cc).
 // Each receives parameters already checked by ValidateGemm and runs on the pool.
 #pragma once
+#include "common/ceil_div.h"  // for the driver (gemm_driver-inl.h), included inside an ISA namespace
 #include "frugal/gemm.h"
 
 namespace frugal {

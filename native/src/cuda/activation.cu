@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "check.cuh"
-#include "frugal/activation.h"
+#include "cuda/activation.h"
 #include "gelu.cuh"
 #include "reduce.cuh"
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/ceil_div.h"
 #include "frugal/status.h"
 
 #define CUDA_CHECK(expr)                                                              \
@@ -21,5 +22,5 @@
 namespace frugal {
 inline cudaStream_t AsStream(void* stream) { return static_cast<cudaStream_t>(stream); }
 // Blocks of b threads (or items) covering a: a grid dimension.
-inline unsigned GridBlocks(long long a, long long b) { return static_cast<unsigned>((a + b - 1) / b); }
+inline unsigned GridBlocks(long long a, long long b) { return static_cast<unsigned>(CeilDiv(a, b)); }
 }  // namespace frugal

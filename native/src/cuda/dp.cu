@@ -5,7 +5,7 @@
 
 #include "check.cuh"
 #include "cuda/primitives.h"
-#include "frugal/dp.h"
+#include "cuda/dp.h"
 
 namespace frugal {
 namespace {

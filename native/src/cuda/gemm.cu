@@ -16,7 +16,7 @@
 #include <cstdint>
 
 #include "check.cuh"
-#include "frugal/gemm.h"
+#include "cuda/gemm.h"
 #include "gelu.cuh"
 
 namespace frugal {

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "check.cuh"
-#include "frugal/layer_norm.h"
+#include "cuda/layer_norm.h"
 #include "reduce.cuh"
 
 namespace frugal {
@@ -143,12 +143,13 @@ Status LayerNormCuda(const LayerNormParams& p, void* stream) {
 }
 
 Status LayerNormBackwardCuda(const LayerNormBackwardParams& p, void* stream) {
+  // dgamma/dbeta first: they read dy, which dx may overwrite (dx = dy is allowed).
+  if (p.dgamma && p.cols > 0) FRUGAL_RETURN_IF_ERROR(ParamGrads(p, AsStream(stream)));
   if (p.rows > 0) {
     LayerNormDxKernel<<<static_cast<unsigned>(p.rows), RowThreads(p.cols), 0, AsStream(stream)>>>(
         p.dy, p.x, p.gamma, p.mean, p.rstd, p.cols, p.dx);
     CUDA_CHECK_LAUNCH();
   }
-  if (p.dgamma && p.cols > 0) return ParamGrads(p, AsStream(stream));
   return Status::Ok();
 }
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "check.cuh"
-#include "frugal/random.h"
+#include "cuda/random.h"
 #include "philox.cuh"
 
 namespace frugal {

@@ -29,8 +29,8 @@
 #include <string>
 
 #include "check.cuh"
-#include "frugal/random.h"
-#include "frugal/slash.h"
+#include "cuda/random.h"
+#include "cuda/slash.h"
 #include "philox.cuh"
 
 namespace frugal {
