@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/random_kernels.h"
+#include "cpu/primitives/streams.h"
 #include "frugal/context.h"
 #include "frugal/random.h"
 #include "math_probe.h"

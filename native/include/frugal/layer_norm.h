@@ -40,6 +40,9 @@ struct LayerNormBackwardParams {
 Status LayerNorm(const Context& ctx, const LayerNormParams& p);
 Status LayerNormBackward(const Context& ctx, const LayerNormBackwardParams& p);
 Status LayerNormReference(const LayerNormParams& p);
+// Argument checks shared by every backend and the reference (shapes, eps, null pointers).
+Status CheckLayerNormParams(const LayerNormParams& p);
+Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p);
 Status LayerNormBackwardReference(const LayerNormBackwardParams& p);
 
 }  // namespace frugal

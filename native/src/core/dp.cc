@@ -17,7 +17,7 @@
 #include "core/front_end.h"
 #include "cpu/kernel_table.h"
 #include "cpu/dp_kernels.h"
-#include "cpu/primitives_kernels.h"
+#include "cpu/primitives/vector.h"
 #include "frugal/dp.h"
 #include "frugal/gemm.h"
 #include "frugal/isa.h"
@@ -25,7 +25,6 @@
 #ifdef FRUGAL_WITH_CUDA
 #include "cuda/dp.h"
 #include "cuda/primitives.h"
-#include "cuda/random.h"
 #include "frugal/cuda.h"
 #endif
 
@@ -321,8 +320,7 @@ Status NoiseCuda(const Context& ctx, float* t, int64_t n, float std, StreamId id
   FRUGAL_RETURN_IF_ERROR(z.AllocateFloats(chunk * per));
   for (int64_t e0 = 0; e0 < n; e0 += chunk) {
     const int64_t len = std::min(chunk, n - e0);
-    FRUGAL_RETURN_IF_ERROR(RandomCuda(RandomKind::kNormal, id, (offset + static_cast<uint64_t>(e0)) * per, len * per, 1.0f,
-                                      z.get(), ctx.stream));
+    FRUGAL_RETURN_IF_ERROR(RandomNormal(ctx, id, (offset + static_cast<uint64_t>(e0)) * per, len * per, 1.0f, z.get()));
     FRUGAL_RETURN_IF_ERROR(DpAddScaledCuda(t + e0, z.get(), len, std, secure, ctx.stream));
   }
   return CudaSynchronize(ctx.stream);

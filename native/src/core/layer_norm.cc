@@ -15,7 +15,7 @@
 
 #include "core/front_end.h"
 #include "cpu/kernel_table.h"
-#include "cpu/layer_norm_kernels.h"
+#include "cpu/primitives/layer_norm_rows.h"
 #include "frugal/isa.h"
 #ifdef FRUGAL_WITH_CUDA
 #include "cuda/layer_norm.h"
@@ -49,13 +49,6 @@ Status CheckShape(const char* op, int64_t rows, int64_t cols) {
 }
 
 }  // namespace
-
-const LayerNormRowKernels& LayerNormRowKernelsFor(Isa isa) {
-  static const LayerNormRowKernels kRef{ref::LayerNormForwardRow, ref::LayerNormBackwardRow};
-  static const LayerNormRowKernels kAvx2{avx2::LayerNormForwardRow, avx2::LayerNormBackwardRow};
-  static const LayerNormRowKernels kAvx512{avx512::LayerNormForwardRow, avx512::LayerNormBackwardRow};
-  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
-}
 
 Status CheckLayerNormParams(const LayerNormParams& p) {
   const char* op = "layerNorm";

@@ -3,7 +3,7 @@
 //
 // Determinism: every element is a function of its stream index alone, and
 // every ISA level computes an element with the same code whatever the call's
-// offset and length (native/src/cpu/random_kernels.h), so the chunking never
+// offset and length (native/src/cpu/primitives/streams.h), so the chunking never
 // shows in the result. Chunks still start at fixed stream indices (multiples of
 // kChunk, a multiple of the 64-element vector group) so that no chunk splits a
 // group and the task boundaries do not depend on the thread count.
@@ -13,7 +13,7 @@
 
 #include "core/front_end.h"
 #include "cpu/kernel_table.h"
-#include "cpu/random_kernels.h"
+#include "cpu/primitives/streams.h"
 #include "frugal/isa.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
@@ -61,16 +61,6 @@ void Chunked(uint64_t offset, int64_t n, T* out, Fill fill) {
 }
 
 }  // namespace
-
-const RandomKernels& RandomKernelsFor(Isa isa) {
-  static const RandomKernels kRef{RandomWordsReference, RandomUniformReference, RandomNormalReference,
-                                  RandomRademacherReference};
-  static const RandomKernels kAvx2{avx2::RandomWords, avx2::RandomUniform, avx2::RandomNormal,
-                                   avx2::RandomRademacher};
-  static const RandomKernels kAvx512{avx512::RandomWords, avx512::RandomUniform, avx512::RandomNormal,
-                                     avx512::RandomRademacher};
-  return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
-}
 
 Status RandomWords(const Context& ctx, StreamId id, uint64_t offset, int64_t n, uint32_t* out) {
   FRUGAL_RETURN_IF_ERROR(Check("random.words", offset, n, out));

@@ -17,16 +17,15 @@
 #include "core/front_end.h"
 #include "core/packed.h"
 #include "cpu/kernel_table.h"
-#include "cpu/primitives_kernels.h"
-#include "cpu/layer_norm_kernels.h"
-#include "cpu/random_kernels.h"
+#include "cpu/primitives/vector.h"
+#include "cpu/primitives/layer_norm_rows.h"
+#include "cpu/primitives/streams.h"
 #include "cpu/slash_kernels.h"
 #include "frugal/gemm.h"
 #include "frugal/isa.h"
 #include "frugal/layer_norm.h"
 #include "frugal/random.h"
 #ifdef FRUGAL_WITH_CUDA
-#include "cuda/layer_norm.h"
 #include "cuda/primitives.h"
 #include "cuda/slash.h"
 #include "frugal/cuda.h"
@@ -327,7 +326,7 @@ Status OutputBlockCuda(const Context& ctx, const OutputBlockParams& p, float* y,
   ln.y = y;
   ln.mean = mean;
   ln.rstd = rstd;
-  FRUGAL_RETURN_IF_ERROR(LayerNormCuda(ln, ctx.stream));
+  FRUGAL_RETURN_IF_ERROR(LayerNorm(ctx, ln));
   return CudaSynchronize(ctx.stream);
 }
 
@@ -345,7 +344,7 @@ Status OutputBlockBackwardCuda(const Context& ctx, const OutputBlockParams& p, c
     if (p.shift) FRUGAL_RETURN_IF_ERROR(SlashAddCuda(H, p.c, p.shift, bias.get(), ctx.stream));
     FRUGAL_RETURN_IF_ERROR(PreActivation(ctx, p, p.shift ? bias.get() : p.c, pre.get()));
   }
-  // LayerNormBackwardCuda takes dgamma and dbeta together: scratch for a missing one.
+  // The LayerNorm backward takes dgamma and dbeta together: scratch for a missing one.
   FRUGAL_RETURN_IF_ERROR(sums.AllocateFloats(2 * H));
   LayerNormBackwardParams lb;
   lb.rows = N;
@@ -358,7 +357,7 @@ Status OutputBlockBackwardCuda(const Context& ctx, const OutputBlockParams& p, c
   lb.dx = grads.dh;
   lb.dgamma = grads.dgamma ? grads.dgamma : sums.get();
   lb.dbeta = grads.dbeta ? grads.dbeta : sums.get() + H;
-  FRUGAL_RETURN_IF_ERROR(LayerNormBackwardCuda(lb, ctx.stream));
+  FRUGAL_RETURN_IF_ERROR(LayerNormBackward(ctx, lb));
   if (grads.dc) FRUGAL_RETURN_IF_ERROR(SumTokensCuda(grads.dh, 1, N, H, grads.dc, ctx.stream));
   if (grads.dshift) FRUGAL_RETURN_IF_ERROR(SumTokensCuda(grads.dh, 1, N, H, grads.dshift, ctx.stream));
   if (grads.dshiftPerSample) {

@@ -1,5 +1,5 @@
 // The vector loop of the dp family that neither GEMM nor the shared primitives
-// (primitives_kernels.h: row norms, accumulation, column sums) cover: the fused
+// (primitives/vector.h: row norms, accumulation, column sums) cover: the fused
 // Gram norm of one sample. One implementation per ISA level; dp.cc picks one
 // with DpKernelsFor(ActiveIsa()).
 #pragma once

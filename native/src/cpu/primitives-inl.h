@@ -1,4 +1,4 @@
-// The shared vector primitives (see primitives_kernels.h), written once over
+// The shared vector primitives (see primitives/vector.h), written once over
 // the vector wrapper and compiled per ISA by x86/primitives_<isa>.cc. Tails run
 // in masked vectors where masks are cheap (kCheapMasks), else scalar.
 

@@ -1,5 +1,5 @@
 // CUDA launchers of the primitives that families share instead of reaching into
-// each other (the CPU side is cpu/primitives_kernels.h). Device pointers;
+// each other (the CPU side is cpu/primitives/vector.h). Device pointers;
 // `stream` is a cudaStream_t. Private to the core.
 #pragma once
 #include <cstdint>

@@ -4,7 +4,7 @@
 // (kTileRows rows i × kTileCols columns j) into shared memory from the random
 // stream (seed, sub = l, tag 1): element (i, j) is stream element e = i·H + j, one
 // thread per counter block of four elements (philox.cuh, the same values as
-// RandomCuda). The factor 1/√d is applied once to each finished sum, as on the CPU.
+// the random family). The factor 1/√d is applied once to each finished sum, as on the CPU.
 // - Forward, shifts[l, j] = Σ_i z[i]·W_l[i, j]: a block per (layer, column tile)
 //   loops over the rows i of its chunk; a thread owns one column and one of four
 //   row lanes, and the lanes are added in lane order. When there are few column
@@ -29,7 +29,7 @@
 #include <string>
 
 #include "check.cuh"
-#include "cuda/random.h"
+#include "frugal/random.h"
 #include "cuda/slash.h"
 #include "philox.cuh"
 

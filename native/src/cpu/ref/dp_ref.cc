@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "cpu/dp_kernels.h"
-#include "cpu/primitives_kernels.h"
+#include "cpu/primitives/vector.h"
 #include "frugal/dp.h"
 
 namespace frugal {

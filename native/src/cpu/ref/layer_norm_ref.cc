@@ -3,7 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "cpu/layer_norm_kernels.h"
+#include "cpu/primitives/layer_norm_rows.h"
+#include "frugal/layer_norm.h"
 
 namespace frugal {
 namespace {

@@ -1,7 +1,7 @@
 // Scalar level of the shared primitives (double sums, fma accumulation).
 #include <cmath>
 
-#include "cpu/primitives_kernels.h"
+#include "cpu/primitives/vector.h"
 
 namespace frugal {
 namespace ref {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "cpu/random_kernels.h"
+#include "cpu/primitives/streams.h"
 #include "frugal/random.h"
 
 namespace frugal {

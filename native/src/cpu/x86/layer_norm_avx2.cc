@@ -1,5 +1,5 @@
 // The LayerNorm row kernels (cpu/layer_norm-inl.h) compiled for avx2.
-#include "cpu/layer_norm_kernels.h"
+#include "cpu/primitives/layer_norm_rows.h"
 #include "cpu/simd/vec_avx2.h"
 
 namespace frugal {

@@ -1,5 +1,5 @@
 // The shared primitives (cpu/primitives-inl.h) compiled for avx2.
-#include "cpu/primitives_kernels.h"
+#include "cpu/primitives/vector.h"
 #include "cpu/simd/vec_avx2.h"
 
 namespace frugal {

@@ -1,5 +1,5 @@
 // The random-stream kernels (cpu/random-inl.h) compiled for avx512.
-#include "cpu/random_kernels.h"
+#include "cpu/primitives/streams.h"
 #include "cpu/simd/vec_avx512.h"
 
 namespace frugal {

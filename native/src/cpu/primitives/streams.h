@@ -1,4 +1,5 @@
-// Random-stream fill kernels, one set per ISA level (internal to the core).
+// Primitive: Philox stream tiles, the random-stream fill kernels, one set per ISA
+// level (cpu/random-inl.h; the scalar level is frugal/random.h's references).
 //
 // Each fills out[0..n) with elements [offset, offset + n) of stream `id`
 // (DESIGN.md, "Random streams (v1)"), single-threaded, with no argument checks

@@ -1,13 +1,13 @@
-// LayerNorm per-row kernels, one set per ISA level (internal to the core).
+// Primitive: LayerNorm rows (statistics, normalisation and its backward), one set
+// per ISA level (cpu/layer_norm-inl.h; the scalar level in ref/layer_norm_ref.cc).
 //
-// The front end (native/src/core/layer_norm.cc) splits rows over the pool and
-// calls these; other families that fuse a LayerNorm into their own output block
-// (SLaSh) call them per row too, through LayerNormRowKernelsFor(ActiveIsa()).
+// The layerNorm family's front end (native/src/core/layer_norm.cc) splits rows
+// over the pool and calls these; families that fuse a LayerNorm into their own
+// output block (SLaSh) call them per row too, through LayerNormRowKernelsFor.
 #pragma once
 #include <cstdint>
 
 #include "frugal/isa.h"
-#include "frugal/layer_norm.h"
 #include "frugal/status.h"
 
 namespace frugal {
@@ -34,10 +34,6 @@ struct LayerNormRowKernels {
 
 // The kernels of an ISA level (the caller makes sure the CPU has it).
 const LayerNormRowKernels& LayerNormRowKernelsFor(Isa isa);
-
-// Argument checks shared by the front end and the reference (shapes, eps, null pointers).
-Status CheckLayerNormParams(const LayerNormParams& p);
-Status CheckLayerNormBackwardParams(const LayerNormBackwardParams& p);
 
 // Each level's namespace declares the same kernels.
 #define FRUGAL_LAYER_NORM_KERNELS                                                                   \
