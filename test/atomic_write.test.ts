@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FrugalError, SharedLayerShift, Tensor, saveSafetensors, slash } from '../lib';
+import { runJobFile } from './helpers';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'frugal-atomic-'));
 const temps = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'));
@@ -79,12 +80,7 @@ test('a job checks every output before any work, and writes all of them or none'
   const dir = tmp();
   const task = path.join(dir, 'task.safetensors');
   slash.saveTask(task, new SharedLayerShift({ layers: 2, hidden: 3, dim: 4, seed: 1 }));
-  const bin = path.resolve(__dirname, '..', '..', 'bin', 'frugal.js');
-  const run = (job: object) => {
-    const file = path.join(dir, 'job.json');
-    fs.writeFileSync(file, JSON.stringify(job));
-    return spawnSync(process.execPath, [bin, 'run', file], { encoding: 'utf8' });
-  };
+  const run = (job: object) => runJobFile(dir, job);
   const shifts = path.join(dir, 'shifts.safetensors');
   for (const output of [dir, path.join(dir, 'task.safetensors', 'r.json'), '/proc/self/r.json', path.join(dir, 'a\u0000b.json')]) {
     const r = run({ type: 'slash-project', task, shifts, output });

@@ -1,5 +1,6 @@
 // Helpers shared by the ava tests: deterministic inputs, tolerance checks, fixtures.
 import type { ExecutionContext } from 'ava';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -35,4 +36,11 @@ export function assertClose(t: ExecutionContext, got: ArrayLike<number>, want: A
 /** A JSON fixture from test/fixtures (the compiled tests run from dist/test). */
 export function fixture<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'test', 'fixtures', name), 'utf8')) as T;
+}
+
+/** Writes `job` to dir/job.json and runs `frugal run` on it in a child process. */
+export function runJobFile(dir: string, job: object): SpawnSyncReturns<string> {
+  const file = path.join(dir, 'job.json');
+  fs.writeFileSync(file, JSON.stringify(job));
+  return spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'bin', 'frugal.js'), 'run', file], { encoding: 'utf8' });
 }

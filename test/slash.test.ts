@@ -5,12 +5,11 @@
 // Tolerances (fp32 against fp64): projections 2e-5·√(terms summed) absolute + 1e-5
 // relative; output block y 1e-5 + 1e-4 relative; its gradients 2e-5·√(rows) + 1e-4 relative.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FrugalError, PrivacyEngine, ReparamPrompt, SharedLayerShift, Tensor, isaLevels, loadSafetensors, random, setIsa, slash } from '../lib';
-import { assertClose as close, fixture, seededFloats } from './helpers';
+import { assertClose as close, fixture, runJobFile, seededFloats } from './helpers';
 
 interface Projection {
   seed: number; layers: number; d: number; H: number; B: number; dist: 'normal' | 'rademacher';
@@ -424,12 +423,7 @@ test('frugal run slash-project writes the shifts of a saved task, checking the b
   const task = path.join(dir, 'task.safetensors');
   const m = new SharedLayerShift({ layers: 3, hidden: 4, dim: 16, seed: 9, z: Tensor.from(seededFloats(16, 2), [16]) });
   slash.saveTask(task, m);
-  const bin = path.resolve(__dirname, '..', '..', 'bin', 'frugal.js');
-  const run = (job: object) => {
-    const file = path.join(dir, 'job.json');
-    fs.writeFileSync(file, JSON.stringify(job));
-    return spawnSync(process.execPath, [bin, 'run', file], { encoding: 'utf8' });
-  };
+  const run = (job: object) => runJobFile(dir, job);
   const out = path.join(dir, 'shifts.json');
   const st = path.join(dir, 'shifts.safetensors');
   const r = run({ type: 'slash-project', task, layers: 3, hidden: 4, shifts: st, output: out });

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/front_end.h"
 #include "cpu/kernel_table.h"
@@ -80,24 +81,31 @@ Status RandomUniform(const Context& ctx, StreamId id, uint64_t offset, int64_t n
   }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kUniform, id, offset, n, 1.0f, out, ctx.stream)));
 }
 
-Status RandomNormal(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float scale, float* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random.normal", offset, n, out));
-  FRUGAL_RETURN_IF_ERROR(CheckScale("random.normal", scale));
-  return Dispatch("random.normal", ctx, Empty{n == 0}, [&] {
-    const auto fn = RandomKernelsFor(ActiveIsa()).normal;
+namespace {
+
+// Normals or Rademacher signs times `scale`: `kernel` picks the level's fill.
+template <class CudaPath>
+Status ScaledFill(const char* op, const Context& ctx, RandomScaledFn RandomKernels::*kernel, StreamId id,
+                  uint64_t offset, int64_t n, float scale, float* out, CudaPath&& cuda) {
+  FRUGAL_RETURN_IF_ERROR(Check(op, offset, n, out));
+  FRUGAL_RETURN_IF_ERROR(CheckScale(op, scale));
+  return Dispatch(op, ctx, Empty{n == 0}, [&] {
+    const RandomScaledFn fn = RandomKernelsFor(ActiveIsa()).*kernel;
     Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
     return Status::Ok();
-  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kNormal, id, offset, n, scale, out, ctx.stream)));
+  }, std::forward<CudaPath>(cuda));
+}
+
+}  // namespace
+
+Status RandomNormal(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float scale, float* out) {
+  return ScaledFill("random.normal", ctx, &RandomKernels::normal, id, offset, n, scale, out,
+                    FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kNormal, id, offset, n, scale, out, ctx.stream)));
 }
 
 Status RandomRademacher(const Context& ctx, StreamId id, uint64_t offset, int64_t n, float scale, float* out) {
-  FRUGAL_RETURN_IF_ERROR(Check("random.rademacher", offset, n, out));
-  FRUGAL_RETURN_IF_ERROR(CheckScale("random.rademacher", scale));
-  return Dispatch("random.rademacher", ctx, Empty{n == 0}, [&] {
-    const auto fn = RandomKernelsFor(ActiveIsa()).rademacher;
-    Chunked(offset, n, out, [&](uint64_t o, int64_t m, float* p) { fn(id, o, m, scale, p); });
-    return Status::Ok();
-  }, FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kRademacher, id, offset, n, scale, out, ctx.stream)));
+  return ScaledFill("random.rademacher", ctx, &RandomKernels::rademacher, id, offset, n, scale, out,
+                    FRUGAL_CUDA_PATH(RandomCuda(RandomKind::kRademacher, id, offset, n, scale, out, ctx.stream)));
 }
 
 }  // namespace frugal
