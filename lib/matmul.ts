@@ -115,11 +115,18 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   // Touch .memory now: it checks for detached buffers before any native call.
   const mem = (t: Tensor | undefined) => (t ? t.memory : null);
   const C = out;
-  const args: Omit<GemmArgs, 'async'> = {
+  // One literal with every key (async set at run time): a spread copy per call made V8 build new hidden classes.
+  const args: GemmArgs = {
     a: A.memory, b: B.memory, out: C.memory, bias: mem(bias), colScale: mem(colScale), residual: mem(residual),
-    batch, M, N, K, transA, transB, sharedB: B.shape.length === 2, alpha, beta, activation,
+    batch, M, N, K, transA, transB, sharedB: B.shape.length === 2, alpha, beta, activation, async: false,
   };
-  return { run: (async) => native<GemmNative>().gemm({ ...args, async }), result: () => C };
+  return {
+    run: (async) => {
+      args.async = async;
+      return native<GemmNative>().gemm(args);
+    },
+    result: () => C,
+  };
 }
 
 const op = defineOp('matmul', prepare);

@@ -138,15 +138,15 @@ function prepare(kind: Kind, n: unknown, options: unknown): Prepared<Float32Arra
   const nat = native<RandomNative>();
   if (kind === 'words') {
     const out = outputArray(opts.out, count, 'Uint32Array', (m) => new Uint32Array(m));
-    return { run: (async) => nat.randomWords({ ...s, out, async }), result: () => out };
+    return { run: (async) => nat.randomWords({ seed: s.seed, sub: s.sub, tag: s.tag, offset: s.offset, out, async }), result: () => out };
   }
   const out = outputArray(opts.out, count, 'Float32Array', (m) => new Float32Array(m));
   if (kind === 'uniform') {
-    return { run: (async) => nat.randomUniform({ ...s, out, async }), result: () => out };
+    return { run: (async) => nat.randomUniform({ seed: s.seed, sub: s.sub, tag: s.tag, offset: s.offset, out, async }), result: () => out };
   }
   const scale = checkScale(opts.scale);
   const fill = kind === 'normal' ? nat.randomNormal : nat.randomRademacher;
-  return { run: (async) => fill({ ...s, scale, out, async }), result: () => out };
+  return { run: (async) => fill({ seed: s.seed, sub: s.sub, tag: s.tag, offset: s.offset, scale, out, async }), result: () => out };
 }
 
 function checkWords(value: unknown, name: string, length: number): Uint32Array {

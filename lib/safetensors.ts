@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { FrugalError, describe } from './errors';
 import { Tensor, MAX_ELEMENTS } from './tensor';
 import { writeFileAtomic } from './atomic_write';
-import { shapeText } from './validate';
+import { isPlainObject, shapeText } from './validate';
 
 /** Largest header (in bytes) read or written: 100 MB, the reference implementation's limit. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -37,10 +37,6 @@ const utf8Encoder = new TextEncoder();
 /** Sets `obj[key]` as an own data property, safe for keys such as "__proto__". */
 function put<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
 
 /** Reverses the bytes of each 4-byte word (only needed on big-endian hosts). */
@@ -70,7 +66,7 @@ interface Named {
 
 /** Checks the `tensors` argument and brings every tensor's data to the host. */
 function checkTensors(tensors: unknown): Named[] {
-  if (!isRecord(tensors) || tensors instanceof Tensor || tensors instanceof Map) {
+  if (!isPlainObject(tensors)) {
     throw new FrugalError('E_DTYPE', `tensors: expected an object mapping names to Tensors, got ${describe(tensors)}`);
   }
   const out: Named[] = [];
@@ -97,7 +93,7 @@ function checkTensors(tensors: unknown): Named[] {
 /** Checks the `metadata` argument; returns its entries. */
 function checkMetadata(metadata: unknown): Array<[string, string]> {
   if (metadata === undefined) return [];
-  if (!isRecord(metadata) || metadata instanceof Map) {
+  if (!isPlainObject(metadata)) {
     throw new FrugalError('E_DTYPE', `metadata: expected an object of string values, got ${describe(metadata)}`);
   }
   return Object.keys(metadata).map((key) => {
@@ -211,7 +207,7 @@ function parseHeader(raw: Uint8Array, dataBytes: number, where: string): { entri
   } catch (err) {
     throw new FrugalError('E_CONFIG', `${where}: the header is not valid JSON (${(err as Error).message})`);
   }
-  if (!isRecord(header)) throw new FrugalError('E_CONFIG', `${where}: expected the header to be a JSON object, got ${describe(header)}`);
+  if (!isPlainObject(header)) throw new FrugalError('E_CONFIG', `${where}: expected the header to be a JSON object, got ${describe(header)}`);
 
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
@@ -219,7 +215,7 @@ function parseHeader(raw: Uint8Array, dataBytes: number, where: string): { entri
     const info = header[name];
     if (name === METADATA_KEY) {
       if (info === null) continue;
-      if (!isRecord(info)) throw new FrugalError('E_CONFIG', `${where}: "${METADATA_KEY}": expected an object of string values, got ${describe(info)}`);
+      if (!isPlainObject(info)) throw new FrugalError('E_CONFIG', `${where}: "${METADATA_KEY}": expected an object of string values, got ${describe(info)}`);
       for (const key of Object.keys(info)) {
         const value = info[key];
         if (typeof value !== 'string') {
@@ -231,7 +227,7 @@ function parseHeader(raw: Uint8Array, dataBytes: number, where: string): { entri
     }
     const label = `${where}: tensor ${JSON.stringify(name)}`;
     if (name === '') throw new FrugalError('E_CONFIG', `${label}: expected a non-empty tensor name`);
-    if (!isRecord(info)) throw new FrugalError('E_CONFIG', `${label}: expected an object with dtype, shape and data_offsets, got ${describe(info)}`);
+    if (!isPlainObject(info)) throw new FrugalError('E_CONFIG', `${label}: expected an object with dtype, shape and data_offsets, got ${describe(info)}`);
 
     const { dtype, shape, data_offsets: offsets } = info;
     if (dtype === undefined) throw new FrugalError('E_CONFIG', `${label}: the dtype field is missing`);

@@ -114,6 +114,16 @@ function nearestKey(key: string, known: readonly string[]): string | undefined {
 }
 
 /**
+ * True for `{ ... }` literals and Object.create(null): not arrays, typed arrays,
+ * Maps, Tensors, Dates or other class instances, whose entries are not options.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * A plain options object (or undefined, which gives {}) whose keys are all in
  * `keys`: a misspelled option is an error, never a silent default.
  * @throws FrugalError E_DTYPE (null, an array, or not a plain object: a Map, a
@@ -122,8 +132,7 @@ function nearestKey(key: string, known: readonly string[]): string | undefined {
  */
 export function checkOptions<T extends object>(value: unknown, name: string, keys: readonly string[]): Partial<T> {
   if (value === undefined) return {};
-  const proto = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlainObject(value)) {
     throw new FrugalError('E_DTYPE', `${name}: expected a plain options object ({ ... }), got ${describe(value)}`);
   }
   for (const key of Object.keys(value as object)) {

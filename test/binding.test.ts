@@ -21,7 +21,8 @@ const codeOf = (fn: () => unknown): { code?: string; message: string } => {
   return { message: '(no error)' };
 };
 
-test('a key the op does not read is refused with E_CONFIG naming it, before anything runs', (t) => {
+// Serial, and first: the addon checks an op's keys until the check has passed once on a thread.
+test.serial('a key the op does not read is refused with E_CONFIG naming it, before anything runs', (t) => {
   const y = new Float32Array(6).fill(7);
   const e = codeOf(() => addon().softmax({ ...softmaxArgs(), y, colz: 3 }));
   t.is(e.code, 'E_CONFIG');
@@ -109,4 +110,13 @@ test('an output overlapping an input it must not is refused by address, also thr
   }));
   t.is(g.code, 'E_RANGE');
   t.regex(g.message, /matmul: out: overlaps a; it must not share memory with a/);
+});
+
+test('a malformed device buffer is E_DTYPE, never a wild length or pointer', (t) => {
+  for (const y of [{ __frugalDevicePtr: 1n, length: -1 }, { __frugalDevicePtr: 1n, length: 1.5 }, { __frugalDevicePtr: 1.5, length: 6 },
+    { __frugalDevicePtr: -1n, length: 6 }, { __frugalDevicePtr: 1n, length: 2 ** 41 }]) {
+    const e = codeOf(() => addon().softmax({ ...softmaxArgs(), y }));
+    t.is(e.code, 'E_DTYPE', JSON.stringify(y, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+    t.regex(e.message, /softmax: y: a malformed device buffer/);
+  }
 });

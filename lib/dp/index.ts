@@ -195,7 +195,7 @@ function prepareNorms(A: Tensor, G: Tensor, options?: LinearGradNormsOptions): P
   const perSample = into ?? (keep ? alloc(s.B * s.dout * s.din, device, [s.B, s.dout, s.din]) : undefined);
   return {
     run: (async) =>
-      nat().dpLinearGradNorms({ A: A.memory, G: G.memory, ...s, method, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
+      nat().dpLinearGradNorms({ A: A.memory, G: G.memory, B: s.B, T: s.T, din: s.din, dout: s.dout, method, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
     result: () => ({
       weight: hostData(weight),
       ...(bias ? { bias: hostData(bias) } : {}),
@@ -241,7 +241,7 @@ function prepareClipped(
   return {
     // An empty batch is a valid step on every device (the core's empty-size rule): the sum is zeros.
     run: (async) =>
-      nat().dpClippedLinearGrad({ A: A.memory, G: G.memory, ...s, factors: f.memory, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
+      nat().dpClippedLinearGrad({ A: A.memory, G: G.memory, B: s.B, T: s.T, din: s.din, dout: s.dout, factors: f.memory, weight: weight.memory, bias: bias?.memory ?? null, perSample: perSample?.memory ?? null, async }),
     result: () => (bias ? { weight, bias } : { weight }),
   };
 }

@@ -1,9 +1,10 @@
 // A SLaSh / JR-WARP task on disk: z, the task's head, and what regenerates the
 // projections (seed, dist, shape) in the safetensors metadata: a few KB per task.
-import { FrugalError } from '../errors';
+import { FrugalError, describe } from '../errors';
 import { loadSafetensors, saveSafetensors } from '../safetensors';
 import type { Tensor } from '../tensor';
 import type { ProjectionDist } from './ops';
+import { isPlainObject } from '../validate';
 import { ReparamPrompt, SharedLayerShift } from './shared_layer_shift';
 
 const FORMAT = 'frugal.slash-task';
@@ -32,8 +33,8 @@ export function saveTask(file: string, shift: SharedLayerShift, head: Record<str
   if (!(shift instanceof SharedLayerShift)) {
     throw new FrugalError('E_DTYPE', 'shift: expected a SharedLayerShift or ReparamPrompt');
   }
-  if (head === null || typeof head !== 'object' || Array.isArray(head)) {
-    throw new FrugalError('E_DTYPE', 'head: expected an object mapping names to Tensors');
+  if (!isPlainObject(head)) {
+    throw new FrugalError('E_DTYPE', `head: expected a plain object mapping names to Tensors, got ${describe(head)}`);
   }
   const tensors: Record<string, Tensor> = { z: shift.z };
   for (const [name, t] of Object.entries(head)) tensors[`head.${name}`] = t;

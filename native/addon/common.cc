@@ -2,7 +2,9 @@
 
 #include "pin.h"
 
+#include <cstring>
 #include <exception>
+#include <unordered_set>
 #include <memory>
 
 namespace frugal {
@@ -42,6 +44,10 @@ Args::Args(const Napi::CallbackInfo& info, const char* op) : env_(info.Env()), o
     Throw(env_, Code::kConfig, std::string(op) + ": expected one arguments object");
   }
   object_ = info[0].As<Napi::Object>();
+  // Read first: an async call keeps and pins its tensors as they are read.
+  const Napi::Value async = Get("async");
+  if (!async.IsUndefined() && !async.IsBoolean()) Fail(Code::kDType, "async", "expected a boolean");
+  async_ = async.IsBoolean() && async.As<Napi::Boolean>().Value();
 }
 
 void Args::Fail(Code code, const char* key, const std::string& message) const {
@@ -49,16 +55,17 @@ void Args::Fail(Code code, const char* key, const std::string& message) const {
 }
 
 Napi::Value Args::Get(const char* key) {
-  read_.emplace_back(key);
-  return object_.Get(key);
+  read_.push_back(key);
+  return Napi::Value(env_, GetByKey(object_, key));
 }
 
-void Args::Keep(const Napi::Value& v) {
+void Args::Keep(const char* key, const Napi::Value& v) {
+  if (!async_) return;  // a sync call ends before any JavaScript can touch its memory
   keep_.push_back(v);
   if (!v.IsTypedArray()) return;
   bool shrinkable = false;
   pins_.push_back(PinTypedArray(v, &shrinkable));
-  if (shrinkable && shrinkable_key_.empty()) shrinkable_key_ = read_.back();
+  if (shrinkable && !shrinkable_key_) shrinkable_key_ = key;
 }
 
 float* Args::Floats(const char* key, bool optional, size_t* length, Device* device) {
@@ -74,15 +81,19 @@ float* Args::Floats(const char* key, bool optional, size_t* length, Device* devi
   } else if (IsDeviceBuffer(v)) {
     Napi::Object o = v.As<Napi::Object>();
     const Napi::Value ptr = o.Get("__frugalDevicePtr"), len = o.Get("length");
-    if (!ptr.IsBigInt() || !len.IsNumber()) Fail(Code::kDType, key, "a malformed device buffer");
+    const double n = len.IsNumber() ? len.As<Napi::Number>().DoubleValue() : -1;
     bool lossless = false;
-    data = reinterpret_cast<float*>(ptr.As<Napi::BigInt>().Uint64Value(&lossless));
-    *length = static_cast<size_t>(len.As<Napi::Number>().Int64Value());
+    const uint64_t address = ptr.IsBigInt() ? ptr.As<Napi::BigInt>().Uint64Value(&lossless) : 0;
+    if (!lossless || !(n >= 0 && n <= static_cast<double>(kMaxSize)) || n != static_cast<double>(static_cast<int64_t>(n))) {
+      Fail(Code::kDType, key, "a malformed device buffer (expected { __frugalDevicePtr: bigint, length: a size })");
+    }
+    data = reinterpret_cast<float*>(static_cast<uintptr_t>(address));
+    *length = static_cast<size_t>(n);
     *device = Device::kCuda;
   } else {
     Fail(Code::kDType, key, optional ? "expected a Float32Array, a device buffer or null" : "expected a Float32Array or device buffer");
   }
-  Keep(v);
+  Keep(key, v);
   return data;
 }
 
@@ -124,7 +135,7 @@ uint32_t* Args::Words(const char* key, size_t* length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
     Fail(Code::kDType, key, "expected a Uint32Array");
   }
-  Keep(v);
+  Keep(key, v);
   *length = v.As<Napi::Uint32Array>().ElementLength();
   return v.As<Napi::Uint32Array>().Data();
 }
@@ -134,7 +145,7 @@ const int32_t* Args::Offsets(const char* key, size_t* length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     Fail(Code::kDType, key, "expected an Int32Array");
   }
-  Keep(v);
+  Keep(key, v);
   *length = v.As<Napi::Int32Array>().ElementLength();
   return v.As<Napi::Int32Array>().Data();
 }
@@ -174,7 +185,7 @@ bool Args::Bool(const char* key) {
 uint64_t Args::Seed(const char* key) {
   const Napi::Value v = object_.Get(key);
   if (v.IsBigInt()) {
-    read_.emplace_back(key);
+    read_.push_back(key);
     bool lossless = false;
     const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
     if (!lossless) Fail(Code::kRange, key, "expected 0 <= seed < 2^64");
@@ -229,14 +240,42 @@ Context Args::context() const {
   return ctx;
 }
 
+namespace {
+// The ops whose argument keys have been checked once on this thread (op names are
+// string literals of the addon, one per op).
+std::unordered_set<const char*>& VerifiedOps() {
+  thread_local std::unordered_set<const char*> ops;
+  return ops;
+}
+}  // namespace
+
 void Args::Done() {
-  const Napi::Array keys = object_.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string key = keys.Get(i).ToString().Utf8Value();
-    bool known = false;
-    for (const std::string& r : read_) known = known || r == key;
-    if (!known) Throw(env_, Code::kConfig, std::string(op_) + ": " + key + ": not an argument of this op");
+  if (VerifiedOps().count(op_)) return;
+  // Own enumerable string keys, each compared in a stack buffer.
+  napi_value keys;
+  uint32_t count = 0;
+  if (napi_get_all_property_names(env_, object_, napi_key_own_only,
+                                  static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                  napi_key_numbers_to_strings, &keys) != napi_ok ||
+      napi_get_array_length(env_, keys, &count) != napi_ok) {
+    Throw(env_, Code::kNative, std::string(op_) + ": cannot list the argument keys");
   }
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_value name;
+    char buffer[64];
+    size_t length = 0;
+    if (napi_get_element(env_, keys, i, &name) != napi_ok ||
+        napi_get_value_string_utf8(env_, name, buffer, sizeof buffer, &length) != napi_ok) {
+      Throw(env_, Code::kNative, std::string(op_) + ": cannot read an argument key");
+    }
+    bool known = length < sizeof buffer - 1;  // a longer name is no key of ours
+    if (known) {
+      known = false;
+      for (const char* r : read_) known = known || std::strcmp(buffer, r) == 0;
+    }
+    if (!known) Throw(env_, Code::kConfig, std::string(op_) + ": " + buffer + ": not an argument of this op");
+  }
+  VerifiedOps().insert(op_);
 }
 
 namespace {
@@ -289,16 +328,14 @@ class OpWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Value Args::Run(Work work) {
-  const Napi::Value async = Get("async");
-  if (!async.IsUndefined() && !async.IsBoolean()) Fail(Code::kDType, "async", "expected a boolean");
   Done();
-  if (!async.IsBoolean() || !async.As<Napi::Boolean>().Value()) {
+  if (!async_) {
     const Status s = Guarded(work);
     if (!s.ok()) throw MakeError(env_, s);
     return env_.Undefined();
   }
-  if (!shrinkable_key_.empty()) {
-    Fail(Code::kDType, shrinkable_key_.c_str(),
+  if (shrinkable_key_) {
+    Fail(Code::kDType, shrinkable_key_,
          "a resizable ArrayBuffer cannot back an async call (it could shrink while the kernel runs); use the sync form or a fixed-length buffer");
   }
   auto* worker = new OpWorker(env_, keep_, std::move(pins_), std::move(work));

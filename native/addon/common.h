@@ -95,7 +95,10 @@ class Args {
 
   // The device every tensor read so far lives on (the CPU when none was read).
   Context context() const;
-  // Refuses keys the op did not read (E_CONFIG).
+  // Refuses keys the op did not read (E_CONFIG). The TypeScript side builds an
+  // op's argument object from one typed literal, the same keys on every call,
+  // so the check runs until it has passed once for the op on this thread:
+  // enumerating the keys cost more than all the other glue of a small call.
   void Done();
   // Done(), then runs `work` now or, when the "async" key is true, on a libuv
   // worker (returning a Promise settled with undefined or the error). An async
@@ -108,7 +111,7 @@ class Args {
   Napi::Value Get(const char* key);
   float* Floats(const char* key, bool optional, size_t* length, Device* device);
   float* Joined(const char* key, bool optional, size_t need, size_t* length);
-  void Keep(const Napi::Value& v);
+  void Keep(const char* key, const Napi::Value& v);
   void CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const;
 
   // The bytes of each tensor read, for the overlap checks.
@@ -121,10 +124,11 @@ class Args {
   Napi::Env env_;
   Napi::Object object_;
   const char* op_;
-  std::vector<std::string> read_;
-  std::vector<Napi::Value> keep_;
-  std::vector<std::shared_ptr<void>> pins_;  // host memory, held until an async call settles (pin.h)
-  std::string shrinkable_key_;               // a tensor on a resizable ArrayBuffer
+  bool async_ = false;
+  std::vector<const char*> read_;            // keys read (string literals of the addon)
+  std::vector<Napi::Value> keep_;            // async calls: the values to keep referenced
+  std::vector<std::shared_ptr<void>> pins_;  // async calls: host memory, held until the call settles (pin.h)
+  const char* shrinkable_key_ = nullptr;     // a tensor on a resizable ArrayBuffer
   std::vector<Range> ranges_;
   Device device_ = Device::kCpu;
   const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
