@@ -75,8 +75,8 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   }
   const batched = A.shape.length === 3;
   const batch = batched ? A.shape[0] : 1;
-  const [ar, ac] = A.shape.slice(-2);
-  const [br, bc] = B.shape.slice(-2);
+  const ar = A.shape[A.shape.length - 2], ac = A.shape[A.shape.length - 1];
+  const br = B.shape[B.shape.length - 2], bc = B.shape[B.shape.length - 1];
   const M = transA ? ac : ar;
   const K = transA ? ar : ac;
   const Kb = transB ? bc : br;

@@ -209,7 +209,9 @@ export function checkTensor(value: unknown, name: string): Tensor {
  * @throws FrugalError E_SHAPE (another rank or dimension).
  */
 export function checkDims(t: Tensor, name: string, want: readonly number[]): void {
-  const ok = t.shape.length === want.length && want.every((d, i) => d === -1 || d === t.shape[i]);
+  // A loop, not want.every: the callback form took V8's slow property path on frozen shapes.
+  let ok = t.shape.length === want.length;
+  for (let i = 0; ok && i < want.length; i++) ok = want[i] === -1 || want[i] === t.shape[i];
   if (!ok) {
     const text = `[${want.map((d) => (d === -1 ? '*' : d)).join(', ')}]`;
     throw new FrugalError('E_SHAPE', `${name}: expected shape ${text}, got ${shapeText(t.shape)}`);

@@ -4,7 +4,9 @@
 // TypeScript module, so a key the two sides spell differently fails there; these
 // tests pin the addon's answers themselves.
 import test from 'ava';
-import { native } from '../lib/binding';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { addonCandidates, native } from '../lib/binding';
 
 type Fn = (args?: unknown, ...rest: unknown[]) => unknown;
 const addon = (): Record<string, Fn> => native<Record<string, Fn>>();
@@ -119,4 +121,49 @@ test('a malformed device buffer is E_DTYPE, never a wild length or pointer', (t)
     t.is(e.code, 'E_DTYPE', JSON.stringify(y, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
     t.regex(e.message, /softmax: y: a malformed device buffer/);
   }
+});
+
+// Raw addon exports, as lib/binding.ts loaded them (the same module instance).
+const raw = (): Record<string, Fn & { argumentKeys(): string[] | undefined }> & { positionalTag: unknown } => {
+  addon();
+  const file = addonCandidates().find((f) => require.cache[f]);
+  return require(file as string);
+};
+
+test('once a call passes the key check, the op is called by position, in the order it reads its keys', (t) => {
+  const x = new Float32Array([0, 0, 0, 1, 2, 3]);
+  for (let i = 0; i < 3; i++) {
+    const y = new Float32Array(6);
+    t.is(codeOf(() => addon().softmax({ x, y, rows: 2, cols: 3, async: false })).message, '(no error)');
+    t.true(Math.abs(y[0] - 1 / 3) < 1e-6 && Math.abs(y[5] - Math.exp(1) / (1 + Math.exp(-1) + Math.exp(1))) < 1e-6, `call ${i}`);
+  }
+  // async first: it decides whether the tensors are pinned as they are read.
+  t.deepEqual(raw().softmax.argumentKeys(), ['async', 'rows', 'cols', 'x', 'y']);
+  // A missing key still names itself on a positional call.
+  const args = softmaxArgs();
+  delete args.rows;
+  t.regex(codeOf(() => addon().softmax(args)).message, /^softmax: rows: expected a size/);
+});
+
+test('a positional call needs the addon\'s tag and exactly the recorded keys', (t) => {
+  addon().softmax(softmaxArgs());
+  const { softmax, positionalTag } = raw();
+  t.is(codeOf(() => softmax({}, false, new Float32Array(6), new Float32Array(6), 2, 3)).code, 'E_CONFIG');
+  const short = codeOf(() => softmax(positionalTag, false, new Float32Array(6), new Float32Array(6), 2));
+  t.is(short.code, 'E_NATIVE');
+  t.regex(short.message, /softmax: a positional call that does not match the recorded key order/);
+  t.false('positionalTag' in addon(), 'lib/binding.ts keeps the tag to itself');
+});
+
+test('with code generation from strings disabled, ops are still called by position', (t) => {
+  const script = `
+    const { softmax, Tensor } = require(${JSON.stringify(path.resolve(__dirname, '..', 'lib'))});
+    const x = Tensor.from([0, 0, 0, 1, 2, 3], [2, 3]);
+    let y;
+    for (let i = 0; i < 3; i++) y = softmax(x);
+    process.stdout.write(JSON.stringify(Array.from(y.data)));`;
+  const r = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const y = JSON.parse(r.stdout) as number[];
+  t.true(Math.abs(y[0] - 1 / 3) < 1e-6 && Math.abs(y[3] - 0.09003057) < 1e-6, r.stdout);
 });

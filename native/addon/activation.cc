@@ -41,9 +41,9 @@ Napi::Value SoftmaxFn(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("gelu", Napi::Function::New(env, GeluFn));
-  exports.Set("geluBackward", Napi::Function::New(env, GeluBackwardFn));
-  exports.Set("softmax", Napi::Function::New(env, SoftmaxFn));
+  Export(env, exports, "gelu", GeluFn);
+  Export(env, exports, "geluBackward", GeluBackwardFn);
+  Export(env, exports, "softmax", SoftmaxFn);
 }
 
 }  // namespace

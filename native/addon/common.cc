@@ -4,7 +4,6 @@
 
 #include <cstring>
 #include <exception>
-#include <unordered_set>
 #include <memory>
 
 namespace frugal {
@@ -15,6 +14,40 @@ FamilyRegistrar::FamilyRegistrar(FamilyInit init) { Families().push_back(init); 
 std::vector<FamilyInit>& Families() {
   static std::vector<FamilyInit> families;
   return families;
+}
+
+namespace {
+
+// The tag that marks a positional call: an External of this address, which only
+// the addon can make, so no JavaScript caller can pass values by position by mistake.
+char kPositionalTag = 0;  // only its address matters
+
+bool IsPositionalTag(const Napi::Value& v) {
+  return v.IsExternal() && v.As<Napi::External<char>>().Data() == &kPositionalTag;
+}
+
+// fn.argumentKeys(): the keys in the order the op reads them, or undefined until
+// a call by name has passed the key check.
+Napi::Value ArgumentKeys(const Napi::CallbackInfo& info) {
+  const auto* order = static_cast<const Args::KeyOrder*>(info.Data());
+  if (!order->known) return info.Env().Undefined();
+  Napi::Array keys = Napi::Array::New(info.Env(), order->keys.size());
+  for (uint32_t i = 0; i < order->keys.size(); ++i) keys.Set(i, Napi::String::New(info.Env(), order->keys[i]));
+  return keys;
+}
+
+}  // namespace
+
+void ExportPositionalTag(Napi::Env env, Napi::Object exports) {
+  exports.Set("positionalTag", Napi::External<char>::New(env, &kPositionalTag));
+}
+
+void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+  auto* order = new Args::KeyOrder();
+  Napi::Function f = Napi::Function::New(env, fn, name, order);
+  f.AddFinalizer([](Napi::Env, Args::KeyOrder* o) { delete o; }, order);
+  f.Set("argumentKeys", Napi::Function::New(env, ArgumentKeys, "argumentKeys", order));
+  exports.Set(name, f);
 }
 
 Napi::Error MakeError(Napi::Env env, const Status& status) {
@@ -37,13 +70,27 @@ bool IsDeviceBuffer(const Napi::Value& v) {
 
 constexpr int64_t kMaxSize = int64_t{1} << 40;
 
+// One napi_get_typedarray_info call for the type, length and data of a typed
+// array (the Napi wrappers ask for each again, which showed up in small calls).
+bool TypedArrayInfo(const Napi::Value& v, napi_typedarray_type* type, size_t* length, void** data) {
+  if (!v.IsTypedArray()) return false;
+  return napi_get_typedarray_info(v.Env(), v, type, length, data, nullptr, nullptr) == napi_ok;
+}
+
 }  // namespace
 
-Args::Args(const Napi::CallbackInfo& info, const char* op) : env_(info.Env()), op_(op) {
-  if (info.Length() != 1 || !info[0].IsObject() || info[0].IsArray()) {
+Args::Args(const Napi::CallbackInfo& info, const char* op)
+    : info_(info), env_(info.Env()), order_(static_cast<KeyOrder*>(info.Data())), op_(op) {
+  positional_ = info.Length() >= 1 && IsPositionalTag(info[0]);
+  if (positional_) {
+    if (!order_->known || info.Length() != order_->keys.size() + 1) {
+      Throw(env_, Code::kNative, std::string(op) + ": a positional call that does not match the recorded key order");
+    }
+  } else if (info.Length() != 1 || !info[0].IsObject() || info[0].IsArray()) {
     Throw(env_, Code::kConfig, std::string(op) + ": expected one arguments object");
+  } else {
+    object_ = info[0].As<Napi::Object>();
   }
-  object_ = info[0].As<Napi::Object>();
   // Read first: an async call keeps and pins its tensors as they are read.
   const Napi::Value async = Get("async");
   if (!async.IsUndefined() && !async.IsBoolean()) Fail(Code::kDType, "async", "expected a boolean");
@@ -55,8 +102,23 @@ void Args::Fail(Code code, const char* key, const std::string& message) const {
 }
 
 Napi::Value Args::Get(const char* key) {
-  read_.push_back(key);
-  return Napi::Value(env_, GetByKey(object_, key));
+  if (!positional_) {
+    read_.push_back(key);
+    // A getter that throws reads as undefined (the caller then refuses it).
+    napi_value value;
+    if (napi_get_named_property(env_, object_, key, &value) != napi_ok) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env_, &ignored);
+      return env_.Undefined();
+    }
+    return Napi::Value(env_, value);
+  }
+  // The same call sites read the same literals in the same order on every call.
+  const size_t i = next_++;
+  if (i >= order_->keys.size() || order_->keys[i] != key) {
+    Fail(Code::kNative, key, "read out of the recorded order (an op must read its keys unconditionally)");
+  }
+  return info_[i + 1];
 }
 
 void Args::Keep(const char* key, const Napi::Value& v) {
@@ -74,10 +136,9 @@ float* Args::Floats(const char* key, bool optional, size_t* length, Device* devi
   *device = Device::kCpu;
   if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
   float* data = nullptr;
-  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
-    Napi::Float32Array a = v.As<Napi::Float32Array>();
-    data = a.Data();
-    *length = a.ElementLength();
+  napi_typedarray_type type;
+  if (TypedArrayInfo(v, &type, length, reinterpret_cast<void**>(&data)) && type == napi_float32_array) {
+    // a Float32Array: data and length are set
   } else if (IsDeviceBuffer(v)) {
     Napi::Object o = v.As<Napi::Object>();
     const Napi::Value ptr = o.Get("__frugalDevicePtr"), len = o.Get("length");
@@ -106,7 +167,8 @@ float* Args::Joined(const char* key, bool optional, size_t need, size_t* length)
     Fail(Code::kShape, key, "expected at least " + std::to_string(need) + " elements, got " + std::to_string(*length));
   }
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
-  ranges_.push_back(Range{key, begin, begin + *length * sizeof(float), device});
+  if (range_count_ == kMaxTensors) Fail(Code::kNative, key, "more tensors than an op may read");
+  ranges_[range_count_++] = Range{key, begin, begin + *length * sizeof(float), device};
   if (!device_key_) {
     device_key_ = key;
     device_ = device;
@@ -130,28 +192,26 @@ float* Args::WholeTensor(const char* key, size_t* length) { return Joined(key, f
 
 float* Args::Memory(const char* key, size_t* length, Device* device) { return Floats(key, false, length, device); }
 
-uint32_t* Args::Words(const char* key, size_t* length) {
+void* Args::Integers(const char* key, napi_typedarray_type want, const char* expected, size_t* length) {
   const Napi::Value v = Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-    Fail(Code::kDType, key, "expected a Uint32Array");
-  }
+  napi_typedarray_type type;
+  void* data = nullptr;
+  if (!TypedArrayInfo(v, &type, length, &data) || type != want) Fail(Code::kDType, key, expected);
   Keep(key, v);
-  *length = v.As<Napi::Uint32Array>().ElementLength();
-  return v.As<Napi::Uint32Array>().Data();
+  return data;
+}
+
+uint32_t* Args::Words(const char* key, size_t* length) {
+  return static_cast<uint32_t*>(Integers(key, napi_uint32_array, "expected a Uint32Array", length));
 }
 
 const int32_t* Args::Offsets(const char* key, size_t* length) {
-  const Napi::Value v = Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    Fail(Code::kDType, key, "expected an Int32Array");
-  }
-  Keep(key, v);
-  *length = v.As<Napi::Int32Array>().ElementLength();
-  return v.As<Napi::Int32Array>().Data();
+  return static_cast<const int32_t*>(Integers(key, napi_int32_array, "expected an Int32Array", length));
 }
 
-int64_t Args::Int(const char* key, int64_t lo, int64_t hi) {
-  const Napi::Value v = Get(key);
+int64_t Args::Int(const char* key, int64_t lo, int64_t hi) { return IntValue(key, Get(key), lo, hi); }
+
+int64_t Args::IntValue(const char* key, const Napi::Value& v, int64_t lo, int64_t hi) {
   if (!v.IsNumber()) Fail(Code::kDType, key, "expected an integer");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
@@ -183,15 +243,14 @@ bool Args::Bool(const char* key) {
 }
 
 uint64_t Args::Seed(const char* key) {
-  const Napi::Value v = object_.Get(key);
+  const Napi::Value v = Get(key);
   if (v.IsBigInt()) {
-    read_.push_back(key);
     bool lossless = false;
     const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
     if (!lossless) Fail(Code::kRange, key, "expected 0 <= seed < 2^64");
     return s;
   }
-  return static_cast<uint64_t>(Int(key, 0, (int64_t{1} << 53) - 1));
+  return static_cast<uint64_t>(IntValue(key, v, 0, (int64_t{1} << 53) - 1));
 }
 
 std::string Args::String(const char* key) {
@@ -216,8 +275,8 @@ size_t Args::Count(std::initializer_list<int64_t> dims) const {
 
 void Args::CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const {
   const auto find = [&](const char* key) -> const Range* {
-    for (const Range& r : ranges_) {
-      if (std::string(r.key) == key) return &r;
+    for (size_t i = 0; i < range_count_; ++i) {
+      if (std::strcmp(ranges_[i].key, key) == 0) return &ranges_[i];
     }
     return nullptr;
   };
@@ -240,17 +299,8 @@ Context Args::context() const {
   return ctx;
 }
 
-namespace {
-// The ops whose argument keys have been checked once on this thread (op names are
-// string literals of the addon, one per op).
-std::unordered_set<const char*>& VerifiedOps() {
-  thread_local std::unordered_set<const char*> ops;
-  return ops;
-}
-}  // namespace
-
 void Args::Done() {
-  if (VerifiedOps().count(op_)) return;
+  if (positional_ || order_->known) return;
   // Own enumerable string keys, each compared in a stack buffer.
   napi_value keys;
   uint32_t count = 0;
@@ -275,7 +325,8 @@ void Args::Done() {
     }
     if (!known) Throw(env_, Code::kConfig, std::string(op_) + ": " + buffer + ": not an argument of this op");
   }
-  VerifiedOps().insert(op_);
+  order_->keys = read_;
+  order_->known = true;
 }
 
 namespace {

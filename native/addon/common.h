@@ -28,13 +28,19 @@ struct FamilyRegistrar {
 std::vector<FamilyInit>& Families();
 #define FRUGAL_ADDON_FAMILY(init) static ::frugal::addon::FamilyRegistrar frugal_family_registrar_(init)
 
+// exports[name] = fn, with the state Args keeps for the function (its key order)
+// and fn.argumentKeys(), which lib/binding.ts uses to call it positionally.
+void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&));
+// exports.positionalTag, the first argument of a positional call.
+void ExportPositionalTag(Napi::Env env, Napi::Object exports);
+
 // ---- errors ------------------------------------------------------------------
 // A JS Error with .code set to the Status code name ("E_SHAPE", ...).
 Napi::Error MakeError(Napi::Env env, const Status& status);
 [[noreturn]] void Throw(Napi::Env env, Code code, const std::string& message);
 
 // ---- one op call's arguments -------------------------------------------------
-// Every addon function takes one plain JS object and reads it here by name, so an
+// Every addon function takes one plain JS object whose keys it reads here, so an
 // op's argument list is written once in C++ (the reads of its addon function) and
 // once as the `…Args` interface of its TypeScript module. Done() ties the two: a
 // key the op does not read is refused (E_CONFIG), and a key it reads that the
@@ -42,8 +48,20 @@ Napi::Error MakeError(Napi::Env env, const Status& status);
 // checks that both lists agree. Each tensor read has its length checked, joins
 // the call's one device (E_DEVICE on a mix) and stays referenced until an async
 // call settles, with no hand-written keep-alive list. Errors name "<op>: <key>".
+//
+// Reading a key by name through the JS engine cost more than all the rest of a
+// small call's glue, so only an op's first call goes by name. Its first call that
+// passes the key check records the order of its reads (the same on every call:
+// no op reads a key conditionally), and lib/binding.ts then sends the values in
+// that order, behind a tag only the addon can make: `fn(tag, v0, v1, …)`.
 class Args {
  public:
+  // The order an op reads its keys in, once known (see Export).
+  struct KeyOrder {
+    std::vector<const char*> keys;  // string literals of the addon
+    bool known = false;
+  };
+
   Args(const Napi::CallbackInfo& info, const char* op);
 
   // Host floats (a Float32Array) or a device buffer of at least `need` elements.
@@ -95,10 +113,10 @@ class Args {
 
   // The device every tensor read so far lives on (the CPU when none was read).
   Context context() const;
-  // Refuses keys the op did not read (E_CONFIG). The TypeScript side builds an
-  // op's argument object from one typed literal, the same keys on every call,
-  // so the check runs until it has passed once for the op on this thread:
-  // enumerating the keys cost more than all the other glue of a small call.
+  // By name: refuses keys the op did not read (E_CONFIG), and records the order
+  // of the reads the first time the check passes. The TypeScript side builds an
+  // op's argument object from one typed literal, the same keys on every call, so
+  // the check runs only until then. Positional calls carry exactly those keys.
   void Done();
   // Done(), then runs `work` now or, when the "async" key is true, on a libuv
   // worker (returning a Promise settled with undefined or the error). An async
@@ -109,7 +127,9 @@ class Args {
 
  private:
   Napi::Value Get(const char* key);
+  int64_t IntValue(const char* key, const Napi::Value& v, int64_t lo, int64_t hi);
   float* Floats(const char* key, bool optional, size_t* length, Device* device);
+  void* Integers(const char* key, napi_typedarray_type want, const char* expected, size_t* length);
   float* Joined(const char* key, bool optional, size_t need, size_t* length);
   void Keep(const char* key, const Napi::Value& v);
   void CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const;
@@ -121,15 +141,22 @@ class Args {
     Device device;
   };
 
+  const Napi::CallbackInfo& info_;
   Napi::Env env_;
-  Napi::Object object_;
+  Napi::Object object_;  // a call by name: the arguments object
+  KeyOrder* order_;      // this function's key order
+  bool positional_ = false;
+  size_t next_ = 0;  // a positional call: the index of the next read in order_
   const char* op_;
   bool async_ = false;
-  std::vector<const char*> read_;            // keys read (string literals of the addon)
+  std::vector<const char*> read_;            // a call by name: keys read (string literals of the addon)
   std::vector<Napi::Value> keep_;            // async calls: the values to keep referenced
   std::vector<std::shared_ptr<void>> pins_;  // async calls: host memory, held until the call settles (pin.h)
   const char* shrinkable_key_ = nullptr;     // a tensor on a resizable ArrayBuffer
-  std::vector<Range> ranges_;
+  // Inline: a heap vector cost a small call several allocations.
+  static constexpr size_t kMaxTensors = 32;
+  Range ranges_[kMaxTensors];
+  size_t range_count_ = 0;
   Device device_ = Device::kCpu;
   const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
 };

@@ -86,11 +86,11 @@ Napi::Value CudaCopy(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("setIsa", Napi::Function::New(env, SetIsaLevel));
-  exports.Set("cudaAlloc", Napi::Function::New(env, CudaAlloc));
-  exports.Set("cudaCopy", Napi::Function::New(env, CudaCopy));
+  Export(env, exports, "info", Info);
+  Export(env, exports, "setNumThreads", SetThreads);
+  Export(env, exports, "setIsa", SetIsaLevel);
+  Export(env, exports, "cudaAlloc", CudaAlloc);
+  Export(env, exports, "cudaCopy", CudaCopy);
 }
 
 }  // namespace

@@ -95,12 +95,12 @@ Napi::Value ChooseNormMethodFn(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("dpChooseNormMethod", Napi::Function::New(env, ChooseNormMethodFn));
-  exports.Set("dpLinearGradNorms", Napi::Function::New(env, LinearGradNormsFn));
-  exports.Set("dpClipFactors", Napi::Function::New(env, ClipFactorsFn));
-  exports.Set("dpClippedLinearGrad", Napi::Function::New(env, ClippedLinearGradFn));
-  exports.Set("dpClipRows", Napi::Function::New(env, ClipRowsFn));
-  exports.Set("dpAddNoise", Napi::Function::New(env, AddNoiseFn));
+  Export(env, exports, "dpChooseNormMethod", ChooseNormMethodFn);
+  Export(env, exports, "dpLinearGradNorms", LinearGradNormsFn);
+  Export(env, exports, "dpClipFactors", ClipFactorsFn);
+  Export(env, exports, "dpClippedLinearGrad", ClippedLinearGradFn);
+  Export(env, exports, "dpClipRows", ClipRowsFn);
+  Export(env, exports, "dpAddNoise", AddNoiseFn);
 }
 
 }  // namespace

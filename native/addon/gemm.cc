@@ -39,7 +39,7 @@ Napi::Value GemmFn(const Napi::CallbackInfo& info) {
   return args.Run([=] { return Gemm(ctx, p); });
 }
 
-void Init(Napi::Env env, Napi::Object exports) { exports.Set("gemm", Napi::Function::New(env, GemmFn)); }
+void Init(Napi::Env env, Napi::Object exports) { Export(env, exports, "gemm", GemmFn); }
 
 }  // namespace
 

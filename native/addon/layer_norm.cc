@@ -48,8 +48,8 @@ Napi::Value LayerNormBackwardFn(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNormFn));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackwardFn));
+  Export(env, exports, "layerNorm", LayerNormFn);
+  Export(env, exports, "layerNormBackward", LayerNormBackwardFn);
 }
 
 }  // namespace

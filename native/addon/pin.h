@@ -1,5 +1,5 @@
 // The one place the addon reaches past Node-API into V8: pinning the memory of a
-// typed array for an async call, and reading an argument by a cached key.
+// typed array for an async call.
 //
 // Node-API can hold a typed array alive, but not its memory: transferring the
 // ArrayBuffer (structuredClone with `transfer`, postMessage) detaches it and hands
@@ -20,12 +20,6 @@ namespace addon {
 // the returned handle lives. *shrinkable is set when JavaScript could shrink it
 // (a resizable, non-shared ArrayBuffer), which no pin can make safe.
 std::shared_ptr<void> PinTypedArray(napi_value typed_array, bool* shrinkable);
-
-// object[key] for a key that is a string literal of the addon. Node-API builds
-// and internalises a V8 string from the C string on every read, which cost more
-// than the rest of a small call's glue; this keeps one V8 string per key and
-// isolate. A getter that throws reads as undefined (the caller then refuses it).
-napi_value GetByKey(napi_value object, const char* key);
 
 }  // namespace addon
 }  // namespace frugal

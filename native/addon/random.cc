@@ -70,11 +70,11 @@ Napi::Value NormalFn(const Napi::CallbackInfo& info) { return ScaledFn<RandomNor
 Napi::Value RademacherFn(const Napi::CallbackInfo& info) { return ScaledFn<RandomRademacher>(info, "random.rademacher"); }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("philox", Napi::Function::New(env, PhiloxFn));
-  exports.Set("randomWords", Napi::Function::New(env, WordsFn));
-  exports.Set("randomUniform", Napi::Function::New(env, UniformFn));
-  exports.Set("randomNormal", Napi::Function::New(env, NormalFn));
-  exports.Set("randomRademacher", Napi::Function::New(env, RademacherFn));
+  Export(env, exports, "philox", PhiloxFn);
+  Export(env, exports, "randomWords", WordsFn);
+  Export(env, exports, "randomUniform", UniformFn);
+  Export(env, exports, "randomNormal", NormalFn);
+  Export(env, exports, "randomRademacher", RademacherFn);
 }
 
 }  // namespace

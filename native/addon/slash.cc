@@ -166,15 +166,15 @@ Napi::Value PromptSumFn(const Napi::CallbackInfo& info) {
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("slashProject", Napi::Function::New(env, ProjectFn));
-  exports.Set("slashProjectBackward", Napi::Function::New(env, ProjectBackwardFn));
-  exports.Set("slashOutputBlock", Napi::Function::New(env, OutputBlockFn));
-  exports.Set("slashOutputBlockBackward", Napi::Function::New(env, OutputBlockBackwardFn));
-  exports.Set("slashFoldShift", Napi::Function::New(env, FoldShiftFn));
-  exports.Set("slashPromptInsert", Napi::Function::New(env, PromptInsertFn));
-  exports.Set("slashPromptInsertBackward", Napi::Function::New(env, PromptExtractFn));
-  exports.Set("slashPromptAdd", Napi::Function::New(env, PromptAddFn));
-  exports.Set("slashPromptAddBackward", Napi::Function::New(env, PromptSumFn));
+  Export(env, exports, "slashProject", ProjectFn);
+  Export(env, exports, "slashProjectBackward", ProjectBackwardFn);
+  Export(env, exports, "slashOutputBlock", OutputBlockFn);
+  Export(env, exports, "slashOutputBlockBackward", OutputBlockBackwardFn);
+  Export(env, exports, "slashFoldShift", FoldShiftFn);
+  Export(env, exports, "slashPromptInsert", PromptInsertFn);
+  Export(env, exports, "slashPromptInsertBackward", PromptExtractFn);
+  Export(env, exports, "slashPromptAdd", PromptAddFn);
+  Export(env, exports, "slashPromptAddBackward", PromptSumFn);
 }
 
 }  // namespace
