@@ -1,7 +1,9 @@
 // Calling into the addon: every op is one preparation function (all checks, then
 // a prepared native call) turned by defineOp into its sync and async forms.
 // Native errors become FrugalErrors whose stack starts at the caller's line.
-import { fromNative, type FrugalError } from './errors';
+import { native } from './binding';
+import { FrugalError, describe, fromNative } from './errors';
+import { checkOptions, optionKeys } from './validate';
 
 /** Runs a synchronous native call, rethrowing its error as a FrugalError. */
 export function callNative<T>(fn: () => T): T {
@@ -22,12 +24,63 @@ export interface Prepared<R> {
   result(): R;
 }
 
+/** The last, optional argument of every async form (after all the op's own arguments). */
+export interface AsyncOptions {
+  /**
+   * Aborting it stops a CPU call between its pool tasks (a call not yet started
+   * does not start) and rejects the promise with E_ABORTED; the outputs may then
+   * be partly written. A CUDA kernel already launched runs to its end.
+   */
+  signal?: AbortSignal;
+}
+
 /** The two forms {@link defineOp} makes of one preparation function. */
 export interface Op<A extends unknown[], R> {
   /** Checks, then runs the native call on the calling thread. */
   sync: (...args: A) => R;
-  /** Checks, then runs the native call on a worker thread (inputs stay referenced until it settles); rejects on any error. */
-  async: (...args: A) => Promise<R>;
+  /**
+   * Checks, then runs the native call on a worker thread (inputs stay referenced
+   * until it settles); rejects on any error. A last argument after all of the
+   * op's own (`undefined` for the ones skipped) gives {@link AsyncOptions}.
+   */
+  async: (...args: [...A, AsyncOptions?]) => Promise<R>;
+}
+
+interface CancelNative {
+  cancelToken(): unknown;
+  cancel(token: unknown): void;
+  armCancel(token: unknown): void;
+}
+
+const ASYNC_KEYS = optionKeys<AsyncOptions>({ signal: true });
+
+function checkSignal(options: unknown, name: string): AbortSignal | undefined {
+  const { signal } = checkOptions<AsyncOptions>(options, name, ASYNC_KEYS);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new FrugalError('E_DTYPE', `${name}.signal: expected an AbortSignal, got ${describe(signal)}`);
+  }
+  return signal;
+}
+
+function aborted(name: string): FrugalError {
+  return new FrugalError('E_ABORTED', `${name}: aborted by its AbortSignal before it started`);
+}
+
+// p.run(true) with the native calls it starts holding one cancel flag, set when the signal aborts.
+function runCancellable(run: () => unknown, signal: AbortSignal): Promise<unknown> {
+  const nat = native<CancelNative>();
+  const token = nat.cancelToken();
+  nat.armCancel(token);
+  let running: unknown;
+  try {
+    running = run();
+  } finally {
+    nat.armCancel(null);
+  }
+  const onAbort = () => nat.cancel(token);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const done = () => signal.removeEventListener('abort', onAbort);
+  return Promise.resolve(running).finally(done);
 }
 
 // The captured caller's frames under the error's own message line.
@@ -55,20 +108,24 @@ export function defineOp<A extends unknown[], R>(name: string, prepare: (...args
     }
     return p.result();
   };
-  const async = (...args: A): Promise<R> => {
+  const arity = prepare.length;
+  const async = (...all: [...A, AsyncOptions?]): Promise<R> => {
     // Captured now, while the caller's frames are on the stack (they are gone when the worker settles).
     const caller: { stack?: string } = {};
     if (Error.captureStackTrace) Error.captureStackTrace(caller, async);
     else caller.stack = new Error().stack;
     let p: Prepared<R>;
     let running: unknown;
+    let signal: AbortSignal | undefined;
     try {
-      p = prepare(...args);
+      signal = all.length > arity ? checkSignal(all[arity], `${name}Async: argument ${arity + 1} (async options)`) : undefined;
+      p = prepare(...((all.length > arity ? all.slice(0, arity) : all) as A));
+      if (signal?.aborted) throw aborted(`${name}Async`);
     } catch (err) {
       return Promise.reject(err);
     }
     try {
-      running = p.run(true);
+      running = signal ? runCancellable(() => p.run(true), signal) : p.run(true);
     } catch (err) {
       return Promise.reject(withCallerStack(fromNative(err), caller));
     }

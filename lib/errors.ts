@@ -1,7 +1,10 @@
-/** Stable error codes carried by every {@link FrugalError}. */
-export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_RANGE' | 'E_DEVICE' | 'E_CONFIG' | 'E_NATIVE';
+/**
+ * Stable error codes carried by every {@link FrugalError}. E_ABORTED: an async
+ * call stopped through its AbortSignal (its outputs may be partly written).
+ */
+export type ErrorCode = 'E_SHAPE' | 'E_DTYPE' | 'E_RANGE' | 'E_DEVICE' | 'E_CONFIG' | 'E_NATIVE' | 'E_ABORTED';
 
-const CODES: ReadonlySet<string> = new Set(['E_SHAPE', 'E_DTYPE', 'E_RANGE', 'E_DEVICE', 'E_CONFIG', 'E_NATIVE']);
+const CODES: ReadonlySet<string> = new Set(['E_SHAPE', 'E_DTYPE', 'E_RANGE', 'E_DEVICE', 'E_CONFIG', 'E_NATIVE', 'E_ABORTED']);
 
 /**
  * The one error type Frugal throws. `code` is stable across versions; the message

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { FrugalError, type ErrorCode } from './errors';
+export { type AsyncOptions } from './call';
 export { Tensor, zeros, type DeviceName } from './tensor';
 export { info, setNumThreads, setIsa, isaLevels, type FrugalInfo, type IsaLevel } from './core';
 export { matmul, matmulAsync, type MatmulOptions } from './matmul';

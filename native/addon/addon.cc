@@ -4,7 +4,7 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  frugal::addon::ExportPositionalTag(env, exports);
+  frugal::addon::ExportCallSupport(env, exports);
   for (frugal::addon::FamilyInit init : frugal::addon::Families()) init(env, exports);
   return exports;
 }

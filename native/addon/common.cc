@@ -2,6 +2,7 @@
 
 #include "pin.h"
 
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -38,8 +39,48 @@ Napi::Value ArgumentKeys(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void ExportPositionalTag(Napi::Env env, Napi::Object exports) {
+namespace {
+
+// ---- cancellation: lib/call.ts gives an async call an AbortSignal this way ----
+using CancelFlag = std::shared_ptr<std::atomic<bool>>;
+
+// The flag the next async calls started on this thread take (armCancel).
+CancelFlag& ArmedFlag() {
+  thread_local CancelFlag armed;
+  return armed;
+}
+
+CancelFlag* TokenFlag(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) Throw(info.Env(), Code::kDType, "expected a cancel token");
+  return info[0].As<Napi::External<CancelFlag>>().Data();
+}
+
+// cancelToken(): a new, unset flag, freed with the token once no call holds it.
+Napi::Value CancelToken(const Napi::CallbackInfo& info) {
+  return Napi::External<CancelFlag>::New(info.Env(), new CancelFlag(std::make_shared<std::atomic<bool>>(false)),
+                                         [](Napi::Env, CancelFlag* f) { delete f; });
+}
+
+// cancel(token): sets the flag; calls holding it stop between pool tasks.
+Napi::Value Cancel(const Napi::CallbackInfo& info) {
+  (*TokenFlag(info))->store(true);
+  return info.Env().Undefined();
+}
+
+// armCancel(token | null): the flag async calls take until the next armCancel.
+// lib/call.ts arms it around one op's run (which may start several calls).
+Napi::Value ArmCancel(const Napi::CallbackInfo& info) {
+  ArmedFlag() = info.Length() >= 1 && info[0].IsNull() ? nullptr : *TokenFlag(info);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void ExportCallSupport(Napi::Env env, Napi::Object exports) {
   exports.Set("positionalTag", Napi::External<char>::New(env, &kPositionalTag));
+  exports.Set("cancelToken", Napi::Function::New(env, CancelToken, "cancelToken"));
+  exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
+  exports.Set("armCancel", Napi::Function::New(env, ArmCancel, "armCancel"));
 }
 
 void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
@@ -345,10 +386,13 @@ Status Guarded(const Args::Work& work) {
 
 class OpWorker : public Napi::AsyncWorker {
  public:
-  OpWorker(Napi::Env env, const std::vector<Napi::Value>& keep, std::vector<std::shared_ptr<void>> pins, Args::Work work)
+  OpWorker(Napi::Env env, const char* op, const std::vector<Napi::Value>& keep, std::vector<std::shared_ptr<void>> pins,
+           CancelFlag cancel, Args::Work work)
       : Napi::AsyncWorker(env, "frugal"),
         deferred_(Napi::Promise::Deferred::New(env)),
+        op_(op),
         pins_(std::move(pins)),
+        cancel_(std::move(cancel)),
         work_(std::move(work)) {
     for (const Napi::Value& v : keep) {
       if (v.IsObject()) keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
@@ -356,7 +400,14 @@ class OpWorker : public Napi::AsyncWorker {
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  void Execute() override { status_ = Guarded(work_); }
+  void Execute() override {
+    if (!Cancelled()) {
+      CancelScope scope(cancel_.get());
+      status_ = Guarded(work_);
+    }
+    // Cancelled before it settled: skipped tasks leave the outputs partly written.
+    if (Cancelled()) status_ = Status(Code::kAborted, std::string(op_) + ": aborted by its AbortSignal; its outputs may be partly written");
+  }
   void OnOK() override {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -369,9 +420,13 @@ class OpWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
+  bool Cancelled() const { return cancel_ && cancel_->load(); }
+
   Napi::Promise::Deferred deferred_;
+  const char* op_;
   std::vector<Napi::ObjectReference> keep_;
   std::vector<std::shared_ptr<void>> pins_;  // released with the worker, after the promise settles
+  CancelFlag cancel_;                        // null without an AbortSignal
   Args::Work work_;
   Status status_;
 };
@@ -389,7 +444,7 @@ Napi::Value Args::Run(Work work) {
     Fail(Code::kDType, shrinkable_key_,
          "a resizable ArrayBuffer cannot back an async call (it could shrink while the kernel runs); use the sync form or a fixed-length buffer");
   }
-  auto* worker = new OpWorker(env_, keep_, std::move(pins_), std::move(work));
+  auto* worker = new OpWorker(env_, op_, keep_, std::move(pins_), ArmedFlag(), std::move(work));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -31,8 +31,9 @@ std::vector<FamilyInit>& Families();
 // exports[name] = fn, with the state Args keeps for the function (its key order)
 // and fn.argumentKeys(), which lib/binding.ts uses to call it positionally.
 void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&));
-// exports.positionalTag, the first argument of a positional call.
-void ExportPositionalTag(Napi::Env env, Napi::Object exports);
+// exports.positionalTag (the first argument of a positional call) and the
+// cancellation of async calls: cancelToken(), cancel(token), armCancel(token | null).
+void ExportCallSupport(Napi::Env env, Napi::Object exports);
 
 // ---- errors ------------------------------------------------------------------
 // A JS Error with .code set to the Status code name ("E_SHAPE", ...).
@@ -122,6 +123,8 @@ class Args {
   // worker (returning a Promise settled with undefined or the error). An async
   // call pins the memory of every host tensor (pin.h), so detaching a buffer in
   // flight cannot free it, and refuses one JavaScript could shrink (E_DTYPE).
+  // An async call started while a cancel token is armed (armCancel) runs under
+  // its flag (CancelScope) and fails with E_ABORTED once the token is cancelled.
   using Work = std::function<Status()>;
   Napi::Value Run(Work work);
 

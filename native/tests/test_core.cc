@@ -38,6 +38,46 @@ FRUGAL_TEST(parallel_for_nests_inline) {
   FRUGAL_CHECK(total.load() == 64);
 }
 
+// A set CancelScope flag stops handing out tasks, on every thread and in nested
+// calls; a task already running finishes. Without a scope, or with the flag
+// clear, every task runs.
+FRUGAL_TEST(parallel_for_stops_handing_out_tasks_once_cancelled) {
+  std::atomic<bool> flag{false};
+  FRUGAL_CHECK_OK(SetNumThreads(1));
+  {
+    CancelScope scope(&flag);
+    std::vector<int> ran;
+    ParallelFor(100, [&](int64_t t) {
+      ran.push_back(static_cast<int>(t));
+      if (t == 3) flag.store(true);
+    });
+    FRUGAL_CHECK(ran.size() == 4) << ran.size();  // one thread: tasks 0..3, then nothing
+  }
+  for (int threads : {2, 4}) {
+    FRUGAL_CHECK_OK(SetNumThreads(threads));
+    std::atomic<int> ran{0}, nested{0};
+    flag.store(true);
+    {
+      CancelScope scope(&flag);
+      ParallelFor(1000, [&](int64_t) { ran.fetch_add(1); });
+    }
+    FRUGAL_CHECK(ran.load() == 0) << "threads=" << threads;
+    flag.store(false);
+    {
+      CancelScope scope(&flag);
+      // The outer job's flag reaches the inner calls that run inline on the workers.
+      ParallelFor(8, [&](int64_t t) {
+        if (t == 0) flag.store(true);
+        ParallelFor(8, [&](int64_t) { nested.fetch_add(1); });
+      });
+    }
+    FRUGAL_CHECK(nested.load() < 64) << "threads=" << threads << " nested=" << nested.load();
+    ran.store(0);
+    ParallelFor(1000, [&](int64_t) { ran.fetch_add(1); });  // the scope is gone
+    FRUGAL_CHECK(ran.load() == 1000);
+  }
+}
+
 // The one dispatch: the device check first (one wording), then the empty rule
 // (its writer, neither path), then the path of the operands' device.
 FRUGAL_TEST(dispatch_orders_device_check_empty_rule_and_paths) {
@@ -80,6 +120,7 @@ FRUGAL_TEST(packed_offsets_are_checked_once_for_every_family) {
 FRUGAL_TEST(status_codes_have_stable_names) {
   FRUGAL_CHECK(std::string(CodeName(Code::kShape)) == "E_SHAPE");
   FRUGAL_CHECK(std::string(CodeName(Code::kNative)) == "E_NATIVE");
+  FRUGAL_CHECK(std::string(CodeName(Code::kAborted)) == "E_ABORTED");
 }
 
 FRUGAL_TEST_MAIN

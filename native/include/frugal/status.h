@@ -7,7 +7,8 @@
 namespace frugal {
 
 // Codes mirror the TypeScript FrugalError codes so the addon maps them 1:1.
-enum class Code { kOk = 0, kShape, kDType, kRange, kDevice, kConfig, kNative };
+// kAborted: an async call cancelled through its AbortSignal.
+enum class Code { kOk = 0, kShape, kDType, kRange, kDevice, kConfig, kNative, kAborted };
 
 class Status {
  public:

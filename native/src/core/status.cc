@@ -11,6 +11,7 @@ const char* CodeName(Code code) {
     case Code::kDevice: return "E_DEVICE";
     case Code::kConfig: return "E_CONFIG";
     case Code::kNative: return "E_NATIVE";
+    case Code::kAborted: return "E_ABORTED";
   }
   return "E_NATIVE";
 }

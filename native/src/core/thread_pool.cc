@@ -5,7 +5,8 @@
 // count, so results are the same whatever SetNumThreads says. Callers from
 // different threads (async workers) take turns; a call from inside a task runs
 // inline. Idle workers spin briefly before sleeping so back-to-back kernels do
-// not pay a futex wake-up each.
+// not pay a futex wake-up each. A job posted under a set CancelScope flag stops
+// handing out tasks (checked before each one, on every thread).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,6 +22,9 @@ namespace frugal {
 namespace {
 
 thread_local bool t_in_task = false;
+thread_local const std::atomic<bool>* t_cancel = nullptr;  // this thread's CancelScope flag
+
+bool Cancelled(const std::atomic<bool>* flag) { return flag && flag->load(std::memory_order_relaxed); }
 
 class ThreadPool {
  public:
@@ -48,11 +52,12 @@ class ThreadPool {
   void Run(int64_t tasks, const std::function<void(int64_t)>& fn) {
     if (tasks <= 0) return;
     if (tasks == 1 || threads_ == 1 || t_in_task) {
-      for (int64_t t = 0; t < tasks; ++t) fn(t);
+      for (int64_t t = 0; t < tasks && !Cancelled(t_cancel); ++t) fn(t);
       return;
     }
     std::lock_guard<std::mutex> caller(call_mu_);
     fn_ = &fn;
+    cancel_ = t_cancel;
     tasks_ = tasks;
     next_.store(0, std::memory_order_relaxed);
     pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
@@ -69,9 +74,10 @@ class ThreadPool {
  private:
   void Drain() {
     t_in_task = true;
+    CancelScope nested(cancel_);  // nested ParallelFor calls run inline under the job's flag
     for (;;) {
       int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= tasks_) break;
+      if (t >= tasks_ || Cancelled(cancel_)) break;
       (*fn_)(t);
     }
     t_in_task = false;
@@ -115,6 +121,7 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   std::atomic<int> pending_{0};
   const std::function<void(int64_t)>* fn_ = nullptr;
+  const std::atomic<bool>* cancel_ = nullptr;  // the posting thread's CancelScope flag
   int64_t tasks_ = 0;
   int threads_ = 1;
 };
@@ -137,5 +144,8 @@ Status SetNumThreads(int n) {
 int NumThreads() { return Pool().size(); }
 
 void ParallelFor(int64_t tasks, const std::function<void(int64_t)>& fn) { Pool().Run(tasks, fn); }
+
+CancelScope::CancelScope(const std::atomic<bool>* flag) : previous_(t_cancel) { t_cancel = flag; }
+CancelScope::~CancelScope() { t_cancel = previous_; }
 
 }  // namespace frugal
