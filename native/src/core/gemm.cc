@@ -35,10 +35,21 @@ Status ValidateGemm(const GemmParams& p) {
   if (p.ldc < p.N) return Bad("ldc " + Str(p.ldc) + " < N " + Str(p.N));
   if (p.residual && p.ldr < p.N) return Bad("ldr " + Str(p.ldr) + " < N " + Str(p.N));
   if (p.strideA < 0 || p.strideB < 0 || p.strideC < 0 || p.strideR < 0) return Bad("batch strides must be >= 0");
+  if (p.outputMask && (!p.outputMask->multipliers || !p.outputMask->allDropped)) {
+    return NullArgument("matmul", "an outputMask callback");
+  }
   if (p.activation != Activation::kNone && p.activation != Activation::kGelu) {
     return Status::Range("matmul: unknown activation");
   }
   return Status::Ok();
+}
+
+void GemmRegisterTile(int* rows, int* cols) {
+  switch (ActiveIsa()) {
+    case Isa::kAvx512: avx512::GemmTile(rows, cols); return;
+    case Isa::kAvx2: avx2::GemmTile(rows, cols); return;
+    case Isa::kRef: return;
+  }
 }
 
 Status Gemm(const Context& ctx, const GemmParams& p) {

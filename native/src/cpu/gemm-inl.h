@@ -16,10 +16,15 @@
 
 namespace gemm_detail {
 
-// The epilogue of one row half (kLanes columns) while it is still in a register.
+// The epilogue of one row half (kLanes columns) while it is still in a register;
+// mult: the output mask's multipliers of those columns, or null.
 template <bool Full>
-inline F Epilogue(F v, const Tile& t, int r, int c0, Mask m) {
+inline F Epilogue(F v, const Tile& t, int r, int c0, Mask m, const float* mult) {
   v = Mul(v, Set1(t.alpha));
+  if (mult) {
+    const F k = LoadAny(mult + c0, m, Full);
+    v = KeepLanes(Greater(k, Zero()), Mul(v, k));  // a dropped NaN product is 0 too
+  }
   if (t.bias) v = Add(v, LoadAny(t.bias + c0, m, Full));
   if (t.gelu) v = Gelu(v);
   if (t.colScale) v = Mul(v, LoadAny(t.colScale + c0, m, Full));
@@ -63,10 +68,12 @@ struct Traits {
 
   // Adds the earlier partial sum, applies the epilogue on the last KC block and
   // writes the tile; Full: all NR columns, without masks. With beta the late
-  // GELU pass is off: the first pass would overwrite the old C it reads.
+  // GELU pass is off: the first pass would overwrite the old C it reads; with
+  // an output mask too, which only the first pass applies.
   template <bool Full>
   static void WriteTile(F (&c)[MR][2], const Tile& t, Mask m0, Mask m1) {
-    const bool late = kGemmLateGelu && t.final && t.gelu && !t.old;
+    const bool late = kGemmLateGelu && t.final && t.gelu && !t.old && !t.mask;
+    alignas(64) float mult[NR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       if (r >= t.rows) break;
@@ -77,8 +84,9 @@ struct Traits {
         v1 = Add(v1, LoadAny(row + kLanes, m1, Full));
       }
       if (t.final && !late) {
-        v0 = Epilogue<Full>(v0, t, r, 0, m0);
-        v1 = Epilogue<Full>(v1, t, r, kLanes, m1);
+        if (t.mask) t.mask->multipliers(t.mask->self, t.row + r, t.col, t.cols, mult);
+        v0 = Epilogue<Full>(v0, t, r, 0, m0, t.mask ? mult : nullptr);
+        v1 = Epilogue<Full>(v1, t, r, kLanes, m1, t.mask ? mult : nullptr);
       }
       StoreAny(row, m0, Full, v0);
       StoreAny(row + kLanes, m1, Full, v1);
@@ -86,8 +94,8 @@ struct Traits {
     if (late) {
       for (int r = 0; r < t.rows; ++r) {
         float* row = t.C + r * t.ldc;
-        const F v0 = Epilogue<Full>(LoadAny(row, m0, Full), t, r, 0, m0);
-        const F v1 = Epilogue<Full>(LoadAny(row + kLanes, m1, Full), t, r, kLanes, m1);
+        const F v0 = Epilogue<Full>(LoadAny(row, m0, Full), t, r, 0, m0, nullptr);
+        const F v1 = Epilogue<Full>(LoadAny(row + kLanes, m1, Full), t, r, kLanes, m1, nullptr);
         StoreAny(row, m0, Full, v0);
         StoreAny(row + kLanes, m1, Full, v1);
       }
@@ -98,3 +106,8 @@ struct Traits {
 }  // namespace gemm_detail
 
 void GemmKernel(const GemmParams& p) { gemm_detail::Run<gemm_detail::Traits>(p); }
+
+void GemmTile(int* rows, int* cols) {
+  *rows = gemm_detail::Traits::MR;
+  *cols = gemm_detail::Traits::NR;
+}

@@ -12,7 +12,8 @@
 // element is summed over K in one fixed order (KC blocks ascending, k ascending
 // inside) whatever the task split, so results never depend on the thread count.
 // Partial sums of earlier KC blocks are kept in C itself; the epilogue runs on
-// the last KC block, while the tile is in registers.
+// the last KC block, while the tile is in registers. Tiles that an output mask
+// drops whole skip every KC block's product.
 
 namespace gemm_detail {
 
@@ -51,6 +52,8 @@ struct Tile {
   const float* old;       // C before the call, at the tile's top-left (beta != 0)
   int64_t ldo;
   bool gelu;
+  const GemmOutputMask* mask;  // multipliers of alpha·acc, or null
+  int64_t row, col;            // the tile's top-left in C (for the mask)
 };
 
 // Transposes 8 source rows × 8 consecutive values (rows ≥ `rows` read as zero)
@@ -227,12 +230,17 @@ void Run(const GemmParams& p) {
         const float* bp = bbase + k0 * npad + np * kc * NR;
         const int64_t j = np * NR;
         for (int64_t i = m0; i < m1; i += MR) {
+          // A tile the output mask drops whole is never computed: its final
+          // block writes the epilogue of a zero product (beta·old, or 0).
+          const bool dropped = p.outputMask && p.outputMask->allDropped(p.outputMask->self, i, std::min(m1, i + MR), j,
+                                                                        std::min(p.N, j + NR));
+          if (dropped && kb != kblocks - 1) continue;
           Tile t;
           t.C = C + i * p.ldc + j;
           t.ldc = p.ldc;
           t.rows = static_cast<int>(std::min<int64_t>(MR, m1 - i));
           t.cols = static_cast<int>(std::min<int64_t>(NR, p.N - j));
-          t.accumulate = kb > 0;
+          t.accumulate = kb > 0 && !dropped;
           t.final = kb == kblocks - 1;
           t.alpha = p.alpha;
           t.beta = p.beta;
@@ -243,7 +251,10 @@ void Run(const GemmParams& p) {
           t.old = p.beta != 0.0f ? old + i * ldo + j : nullptr;
           t.ldo = ldo;
           t.gelu = p.activation == Activation::kGelu;
-          T::Micro(kc, apack + (i - m0) * kc, bp, t);
+          t.mask = p.outputMask;
+          t.row = i;
+          t.col = j;
+          T::Micro(dropped ? 0 : kc, apack + (i - m0) * kc, bp, t);
         }
       }
     }

@@ -6,8 +6,9 @@
 
 namespace frugal {
 // Each level's namespace declares the same kernels.
-#define FRUGAL_GEMM_KERNELS            \
-  void GemmKernel(const GemmParams& p);
+#define FRUGAL_GEMM_KERNELS              \
+  void GemmKernel(const GemmParams& p); \
+  void GemmTile(int* rows, int* cols);
 
 namespace avx2 {
 FRUGAL_GEMM_KERNELS

@@ -217,6 +217,7 @@ Status LaunchTiles(Kernel kernel, const GemmParams& p, cudaStream_t stream) {
 
 Status GemmCuda(const GemmParams& p, void* stream) {
   if (p.batch == 0 || p.M == 0 || p.N == 0) return Status::Ok();
+  if (p.outputMask) return Status::Device("matmul (CUDA): an output mask is CPU-only");
   int device = 0, major = 0, sms = 1;
   CUDA_CHECK(cudaGetDevice(&device));
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));

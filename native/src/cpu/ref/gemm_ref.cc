@@ -14,13 +14,15 @@ Status GemmReference(const GemmParams& p) {
     const float* R = p.residual ? p.residual + b * p.strideR : nullptr;
     for (int64_t i = 0; i < p.M; ++i) {
       for (int64_t j = 0; j < p.N; ++j) {
+        float mult = 1.0f;
+        if (p.outputMask) p.outputMask->multipliers(p.outputMask->self, i, j, 1, &mult);
         double acc = 0;
         for (int64_t k = 0; k < p.K; ++k) {
           const double a = p.transA ? A[k * p.lda + i] : A[i * p.lda + k];
           const double bb = p.transB ? B[j * p.ldb + k] : B[k * p.ldb + j];
           acc += a * bb;
         }
-        double v = p.alpha * acc;
+        double v = mult == 0.0f ? 0.0 : mult * (p.alpha * acc);
         if (p.bias) v += p.bias[j];
         if (p.activation == Activation::kGelu) v = GeluScalar(v);
         if (p.colScale) v *= p.colScale[j];
