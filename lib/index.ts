@@ -28,3 +28,9 @@ export {
 export {
   encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsContents,
 } from './safetensors';
+export {
+  graddrop, GradDropSchedule, FreezePlan, ReplaySampler, GRANULARITIES, type Granularity, type MaskOptions,
+  type MaskTensorOptions, type LinearGradOptions, type LinearGradResult, type RateContext, type MaskContext,
+  type LinearScheduleOptions, type DepthScheduleOptions, type UnfreezingOptions, type FreezePlanOptions,
+  type ReplaySamplerOptions, type ReplayBatch,
+} from './graddrop';

@@ -40,16 +40,17 @@ function checkBlock(value: unknown, name: string): readonly [number, number] {
 
 /**
  * Checks a {@link MaskOptions} object and returns a checked copy (absent optional keys
- * stay absent; seed keeps the caller's number or bigint).
+ * stay absent; seed keeps the caller's number or bigint). `extraKeys` are an op's own
+ * options beside the mask's: allowed here, checked by the op.
  * @throws FrugalError E_DTYPE (not a plain object, a value of the wrong type), E_CONFIG (an
  *   unknown key; block without granularity 'block', or granularity 'block' without block),
  *   E_RANGE (p outside [0, 1] or NaN, an unknown granularity or rescale, seed, step or layer
  *   out of range, a block side < 1), E_SHAPE (block not of length 2).
  * @example const mask = checkMaskOptions({ p: 0.1, granularity: 'row', seed: 7, step: 12, layer: 3 }, 'options');
  */
-export function checkMaskOptions(value: unknown, name: string): MaskOptions {
+export function checkMaskOptions(value: unknown, name: string, extraKeys: readonly string[] = []): MaskOptions {
   if (value === undefined) throw new FrugalError('E_DTYPE', `${name}: expected { p, granularity, seed, step, layer, block?, rescale? }, got undefined`);
-  const o = checkOptions<MaskOptions>(value, name, MASK_KEYS);
+  const o = checkOptions<MaskOptions>(value, name, extraKeys.length === 0 ? MASK_KEYS : [...MASK_KEYS, ...extraKeys]);
   const p = checkNumber(o.p, `${name}.p`, { min: 0, max: 1 });
   const granularity = checkEnum(o.granularity, `${name}.granularity`, GRANULARITIES);
   if (o.block !== undefined && granularity !== 'block') {
