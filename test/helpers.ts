@@ -3,6 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isaLevels, setIsa } from '../lib';
 
 /** n deterministic floats in [-scale, scale) from a 32-bit seed (a splitmix-style hash). */
 export function seededFloats(n: number, seed: number, scale = 1): Float32Array {
@@ -43,4 +44,17 @@ export function runJobFile(dir: string, job: object): SpawnSyncReturns<string> {
   const file = path.join(dir, 'job.json');
   fs.writeFileSync(file, JSON.stringify(job));
   return spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'bin', 'frugal.js'), 'run', file], { encoding: 'utf8' });
+}
+
+/** Runs fn at every ISA level the machine has (lowest first), then restores the highest. */
+export function eachIsa(fn: (level: string) => void): void {
+  const levels = isaLevels();
+  try {
+    for (const level of levels) {
+      setIsa(level);
+      fn(level);
+    }
+  } finally {
+    setIsa(levels[levels.length - 1]);
+  }
 }

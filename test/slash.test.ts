@@ -8,8 +8,8 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FrugalError, PrivacyEngine, ReparamPrompt, SharedLayerShift, Tensor, isaLevels, loadSafetensors, random, setIsa, slash } from '../lib';
-import { assertClose as close, fixture, runJobFile, seededFloats } from './helpers';
+import { FrugalError, PrivacyEngine, ReparamPrompt, SharedLayerShift, Tensor, loadSafetensors, random, slash } from '../lib';
+import { assertClose as close, eachIsa, fixture, runJobFile, seededFloats } from './helpers';
 
 interface Projection {
   seed: number; layers: number; d: number; H: number; B: number; dist: 'normal' | 'rademacher';
@@ -24,18 +24,6 @@ interface Block {
 const fx = fixture<{ projections: Projection[]; blocks: Block[] }>('slash.json');
 
 const projTol = (terms: number) => 2e-5 * Math.sqrt(terms) + 1e-6;
-
-function eachIsa(fn: (level: string) => void): void {
-  const levels = isaLevels();
-  try {
-    for (const level of levels) {
-      setIsa(level);
-      fn(level);
-    }
-  } finally {
-    setIsa(levels[levels.length - 1]);
-  }
-}
 
 // W_l [d, H] from the public random API: the stream contract, independent of the kernels.
 function jsProjection(seed: number | bigint, l: number, d: number, H: number, dist: 'normal' | 'rademacher'): Float32Array {
