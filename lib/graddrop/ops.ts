@@ -5,7 +5,7 @@
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError } from '../errors';
-import { Tensor, checkApart, checkDims, checkTensor, commonDevice, outputTensor, zeros, type Memory } from '../tensor';
+import { Tensor, checkApart, checkDims, checkShape, checkTensor, commonDevice, outputTensor, zeros, type Memory } from '../tensor';
 import { checkBool, checkFloat32, checkOptions, isPlainObject, optionKeys, shapeText } from '../validate';
 import { checkMaskOptions, type MaskOptions } from './schedule';
 
@@ -78,18 +78,10 @@ function maskArgs(m: MaskOptions, rows: number, cols: number): MaskArgs {
     seed: m.seed, step: m.step, layer: m.layer };
 }
 
-function checkShapeOption(value: unknown, name: string): number[] {
-  if (!Array.isArray(value)) throw new FrugalError('E_DTYPE', `${name}: expected an array of dimensions, got ${typeof value}`);
-  const dims = value.map((d, i) => {
-    if (!Number.isSafeInteger(d) || d < 0) throw new FrugalError('E_SHAPE', `${name}[${i}]: expected an integer >= 0, got ${String(d)}`);
-    return d as number;
-  });
-  return dims;
-}
-
 function prepareMask(options: MaskTensorOptions): Prepared<Tensor> {
   const m = checkMaskOptions(options, 'options', MASK_TENSOR_KEYS);
-  const shape = checkShapeOption(options.shape, 'options.shape');
+  checkShape(options.shape, 'options.shape');
+  const shape = [...options.shape];
   const out = options.out === undefined ? zeros(shape) : checkTensor(options.out, 'options.out');
   checkDims(out, 'options.out', shape);
   const { rows, cols } = maskDims(shape);

@@ -84,6 +84,9 @@ const block = {
 // The offset takes a bigint like a seed.
 const stream = { seed, sub: size(1), tag: size(2), offset: { kind: 'seed', valid: () => 0 } as Arg };
 const huge = (a: Arg): Arg => ({ ...a, accepts: [1e300] });
+// A block mask, so that every mask key (block too) is part of the valid call.
+const gradMask = { p: float(0.5), granularity: oneOf('block'), block: { kind: 'shape', valid: () => [1, 2] } as Arg, rescale: oneOf('none'), seed, step: size(1), layer: size(2) };
+const GRAD_MASK_REQUIRED = ['p', 'granularity', 'block', 'seed', 'step', 'layer'];
 const phase = { q: float(0.1), sigma: huge(float(1)), steps: size(10) };
 
 const ops: Entry[] = [
@@ -126,6 +129,11 @@ const ops: Entry[] = [
   { name: 'slash.foldShift', call: (c, s) => slash.foldShift(c as never, s as never), args: [tensor(v2), tensor(v2)] },
   { name: 'slash.promptInsert', call: (x, p, o) => slash.promptInsert(x as never, p as never, o as never), args: [tensor(packed), tensor(v2), { kind: 'offsets', valid: () => [0, 1, 3] }] },
   { name: 'slash.promptAdd', call: (x, p, o) => slash.promptAdd(x as never, p as never, o as never), args: [tensor(packed), tensor(v2), { kind: 'offsets', valid: () => [0, 1, 3] }] },
+  { name: 'graddrop.mask', call: (o) => lib.graddrop.mask(o as never),
+    args: [options({ ...gradMask, shape: { kind: 'shape', valid: () => [2, 2] }, out: tensor(t2) }, ['shape', ...GRAD_MASK_REQUIRED])] },
+  { name: 'graddrop.apply', call: (g, o) => lib.graddrop.apply(g as never, o as never), args: [tensor(t2), options(gradMask, GRAD_MASK_REQUIRED)] },
+  { name: 'graddrop.linearGrad', call: (a, g, o) => lib.graddrop.linearGrad(a as never, g as never, o as never),
+    args: [tensor(rows), tensor(rows), options({ ...gradMask, bias: bool(false), beta: float(0), out: { kind: 'record', valid: () => ({ weight: t2() }) } }, GRAD_MASK_REQUIRED)] },
   { name: 'new SharedLayerShift', call: (o) => new lib.SharedLayerShift(o as never),
     args: [options({ layers: size(2), hidden: size(3), dim: size(4), seed, dist: oneOf('normal'), z: tensor(() => Tensor.from(new Float32Array(4), [4])), device: oneOf('cpu') }, ['layers', 'hidden', 'seed'])] },
   { name: 'setNumThreads', call: (n) => lib.setNumThreads(n as number), args: [size(2)] },
@@ -149,7 +157,8 @@ const ASYNC: Record<string, string> = {
   'dp.clipFactors': 'dp.clipFactorsAsync', 'dp.clippedLinearGrad': 'dp.clippedLinearGradAsync', 'dp.clipRows': 'dp.clipRowsAsync',
   'dp.addNoise': 'dp.addNoiseAsync', 'slash.project': 'slash.projectAsync', 'slash.projectBackward': 'slash.projectBackwardAsync',
   'slash.outputBlock': 'slash.outputBlockAsync', 'slash.foldShift': 'slash.foldShiftAsync', 'slash.promptInsert': 'slash.promptInsertAsync',
-  'slash.promptAdd': 'slash.promptAddAsync',
+  'slash.promptAdd': 'slash.promptAddAsync', 'graddrop.mask': 'graddrop.maskAsync', 'graddrop.apply': 'graddrop.applyAsync',
+  'graddrop.linearGrad': 'graddrop.linearGradAsync',
 };
 
 function resolve(path: string): (...args: Value[]) => unknown {
