@@ -1,6 +1,7 @@
 // Every benchmark suite, in the order `frugal bench` runs them.
 import { dpSuite } from './dp';
 import { gemmSuite } from './gemm';
+import { graddropSuite } from './graddrop';
 import { normSuite } from './norm';
 import { randomSuite } from './random';
 import { slashSuite } from './slash';
@@ -12,4 +13,5 @@ export const suites: BenchSuite[] = [
   randomSuite,
   dpSuite,
   slashSuite,
+  graddropSuite,
 ];

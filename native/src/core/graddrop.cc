@@ -100,8 +100,13 @@ class MaskPlan {
         return;
       case MaskGranularity::kColumn: std::copy(units_ + j0, units_ + j0 + n, out); return;
       case MaskGranularity::kBlock: {
+        // One fill per block the segment crosses: a division per element cost 8× a copy.
         const float* blocks = units_ + (i / m_.blockRows) * block_cols_;
-        for (int64_t k = 0; k < n; ++k) out[k] = blocks[(j0 + k) / m_.blockCols];
+        for (int64_t j = j0, end = j0 + n; j < end;) {
+          const int64_t bj = j / m_.blockCols, stop = std::min(end, (bj + 1) * m_.blockCols);
+          std::fill(out + (j - j0), out + (stop - j0), blocks[bj]);
+          j = stop;
+        }
         return;
       }
       case MaskGranularity::kRow:
