@@ -211,7 +211,7 @@ export const linearGradAsync = linearGradOp.async;
 /**
  * The block shape [br, bc] whose drops {@link linearGrad} skips best at the active
  * ISA level (a multiple of the CPU GEMM's register tile). A query, not an op: no async form.
- * @example const block = graddrop.preferredBlock(); // [16, 64] at AVX-512
+ * @example const block = graddrop.preferredBlock(); // [14, 32] at AVX-512, [6, 16] at AVX2
  */
 export function preferredBlock(): [number, number] {
   const [br, bc] = native<GradDropNative>().graddropPreferredBlock();
