@@ -4,7 +4,7 @@
 // step·2³⁴ + u of stream (seed, layer, tag 2) is < p), accumulation, thread-count
 // independence, (step, layer) independence, and bad inputs naming the option.
 import test from 'ava';
-import { FrugalError, Tensor, graddrop, random, setNumThreads, type ErrorCode, type Granularity, type MaskOptions } from '../lib';
+import { FrugalError, Tensor, graddrop, info, random, setNumThreads, zeros, type ErrorCode, type Granularity, type MaskOptions } from '../lib';
 import { assertClose as close, eachIsa, fixture, seededFloats } from './helpers';
 
 interface MaskCase {
@@ -269,4 +269,25 @@ test('async forms reject bad inputs with the same FrugalError', async (t) => {
   const A = Tensor.from(new Float32Array(12), [3, 4]);
   await t.throwsAsync(graddrop.applyAsync(A, { p: 2, granularity: 'row', seed: 1, step: 0, layer: 0 }), { instanceOf: FrugalError, message: /^options\.p:/ });
   await t.throwsAsync(graddrop.maskAsync({ p: 0, granularity: 'row', seed: 1, step: 0, layer: 2 ** 32, shape: [2, 2] }), { instanceOf: FrugalError, message: /^options\.layer:/ });
+});
+
+test('CUDA equals the CPU: masks bit-exact, gradients within 1e-5 (skipped without a device)', (t) => {
+  if (!info().cuda.available) {
+    t.pass('no CUDA device');
+    return;
+  }
+  const N = 77, din = 130, dout = 70;
+  const A = Tensor.from(seededFloats(N * din, 1), [N, din]), G = Tensor.from(seededFloats(N * dout, 2), [N, dout]);
+  const Ad = A.to('cuda'), Gd = G.to('cuda');
+  for (const g of GRANULARITIES) {
+    const o = withBlock(g, { p: 0.4, rescale: 'inverse', seed: 2n ** 40n, step: 2 ** 32 - 1, layer: 9 }, [8, 16]);
+    const cpu = graddrop.mask({ ...o, shape: [dout, din] }).data;
+    t.deepEqual(graddrop.mask({ ...o, shape: [dout, din], out: zeros([dout, din], 'cuda') }).to('cpu').data, cpu, `${g} mask`);
+    const x = Tensor.from(seededFloats(dout * din, 3), [dout, din]), xd = x.to('cuda');
+    t.deepEqual(graddrop.apply(xd, o).to('cpu').data, graddrop.apply(x, o).data, `${g} apply`);
+    const want = graddrop.linearGrad(A, G, { ...o, bias: true });
+    const got = graddrop.linearGrad(Ad, Gd, { ...o, bias: true });
+    close(t, got.weight.to('cpu').data, want.weight.data, 1e-5 * Math.sqrt(N), 1e-5, `${g} weight`);
+    close(t, got.bias!.to('cpu').data, want.bias!.data, 1e-5 * Math.sqrt(N), 1e-5, `${g} bias`);
+  }
 });
