@@ -46,6 +46,11 @@ struct GemmParams {
   bool allowTf32 = false;
 };
 
+// The weight gradient of a linear layer y = x·Wᵀ over `tokens` rows, the GEMM every
+// linear backward runs: weight [dout, din] = Gᵀ·A with A [tokens, din] and
+// G [tokens, dout] row-major. Callers add batching, alpha, beta or a mask.
+GemmParams WeightGradientGemm(int64_t tokens, int64_t din, int64_t dout, const float* A, const float* G, float* weight);
+
 // Checks the parameters (sizes, leading dimensions, null pointers) and runs on
 // ctx.device: the CPU kernel of the active ISA level, or CUDA.
 Status Gemm(const Context& ctx, const GemmParams& p);

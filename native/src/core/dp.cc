@@ -92,38 +92,17 @@ Status BatchedProduct(const Context& ctx, int64_t n, int64_t M, int64_t N, int64
 // Per-sample gradients GᵢᵀAᵢ ([dout, din] each, contiguous in out) of n samples.
 Status GradientProducts(const Context& ctx, int64_t n, const LinearGradParams& p, const float* A, const float* G,
                         float* out) {
-  GemmParams g;
+  GemmParams g = WeightGradientGemm(p.T, p.din, p.dout, A, G, out);
   g.batch = n;
-  g.M = p.dout;
-  g.N = p.din;
-  g.K = p.T;
-  g.transA = true;
-  g.A = G;
-  g.lda = p.dout;
   g.strideA = p.T * p.dout;
-  g.B = A;
-  g.ldb = p.din;
   g.strideB = p.T * p.din;
-  g.C = out;
-  g.ldc = p.din;
   g.strideC = p.dout * p.din;
   return Gemm(ctx, g);
 }
 
 // weight [dout, din] = Gsᵀ·A over all rows (Gs already scaled per sample).
 Status WeightProduct(const Context& ctx, const LinearGradParams& p, const float* Gs, float* weight) {
-  GemmParams g;
-  g.M = p.dout;
-  g.N = p.din;
-  g.K = p.B * p.T;
-  g.transA = true;
-  g.A = Gs;
-  g.lda = p.dout;
-  g.B = p.A;
-  g.ldb = p.din;
-  g.C = weight;
-  g.ldc = p.din;
-  return Gemm(ctx, g);
+  return Gemm(ctx, WeightGradientGemm(p.B * p.T, p.din, p.dout, p.A, Gs, weight));
 }
 
 // ---- CPU ------------------------------------------------------------------------

@@ -52,6 +52,21 @@ void GemmRegisterTile(int* rows, int* cols) {
   }
 }
 
+GemmParams WeightGradientGemm(int64_t tokens, int64_t din, int64_t dout, const float* A, const float* G, float* weight) {
+  GemmParams g;
+  g.M = dout;
+  g.N = din;
+  g.K = tokens;
+  g.transA = true;
+  g.A = G;
+  g.lda = dout;
+  g.B = A;
+  g.ldb = din;
+  g.C = weight;
+  g.ldc = din;
+  return g;
+}
+
 Status Gemm(const Context& ctx, const GemmParams& p) {
   FRUGAL_RETURN_IF_ERROR(ValidateGemm(p));
   return Dispatch("matmul", ctx, Empty{p.batch == 0 || p.M == 0 || p.N == 0}, [&] {

@@ -212,17 +212,7 @@ Status CheckLinearGrad(const MaskedLinearGradParams& p) {
 
 // The unmasked GEMM weight = alpha·Gᵀ·A (+ beta·weight), with an optional output mask.
 Status WeightProduct(const Context& ctx, const MaskedLinearGradParams& p, float alpha, const GemmOutputMask* mask) {
-  GemmParams g;
-  g.M = p.dout;
-  g.N = p.din;
-  g.K = p.tokens;
-  g.transA = true;
-  g.A = p.G;
-  g.lda = p.dout;
-  g.B = p.A;
-  g.ldb = p.din;
-  g.C = p.weight;
-  g.ldc = p.din;
+  GemmParams g = WeightGradientGemm(p.tokens, p.din, p.dout, p.A, p.G, p.weight);
   g.alpha = alpha;
   g.beta = p.beta;
   g.outputMask = mask;
@@ -238,6 +228,16 @@ int64_t KeptUnits(const MaskPlan& plan, int64_t n, std::vector<int64_t>* kept) {
   return static_cast<int64_t>(kept->size());
 }
 
+// out [rows, kept.size()] = the kept columns of x [rows, cols], in order.
+void GatherColumns(const float* x, int64_t rows, int64_t cols, const std::vector<int64_t>& kept, float* out) {
+  const int64_t nk = static_cast<int64_t>(kept.size());
+  ParallelFor(CeilDiv(rows, 64), [&](int64_t task) {
+    for (int64_t t = task * 64; t < std::min(rows, task * 64 + 64); ++t) {
+      for (int64_t c = 0; c < nk; ++c) out[t * nk + c] = x[t * cols + kept[static_cast<size_t>(c)]];
+    }
+  });
+}
+
 // Row granularity: the kept rows of the gradient come from the kept columns of
 // G, gathered into [tokens, kept] so one compact GEMM computes them.
 Status KeptRowsProduct(const Context& ctx, const MaskedLinearGradParams& p, const MaskPlan& plan) {
@@ -247,11 +247,7 @@ Status KeptRowsProduct(const Context& ctx, const MaskedLinearGradParams& p, cons
   float *gathered = nullptr, *compact = nullptr;
   FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotGather, p.tokens * nk, &gathered));
   FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCompact, nk * p.din, &compact));
-  ParallelFor(CeilDiv(p.tokens, 64), [&](int64_t task) {
-    for (int64_t t = task * 64; t < std::min(p.tokens, task * 64 + 64); ++t) {
-      for (int64_t r = 0; r < nk; ++r) gathered[t * nk + r] = p.G[t * p.dout + kept[static_cast<size_t>(r)]];
-    }
-  });
+  GatherColumns(p.G, p.tokens, p.dout, kept, gathered);
   MaskedLinearGradParams compact_p = p;
   compact_p.dout = nk;
   compact_p.G = gathered;
@@ -281,11 +277,7 @@ Status KeptColumnsProduct(const Context& ctx, const MaskedLinearGradParams& p, c
   float *gathered = nullptr, *compact = nullptr;
   FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotGather, p.tokens * nk, &gathered));
   FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCompact, p.dout * nk, &compact));
-  ParallelFor(CeilDiv(p.tokens, 64), [&](int64_t task) {
-    for (int64_t t = task * 64; t < std::min(p.tokens, task * 64 + 64); ++t) {
-      for (int64_t c = 0; c < nk; ++c) gathered[t * nk + c] = p.A[t * p.din + kept[static_cast<size_t>(c)]];
-    }
-  });
+  GatherColumns(p.A, p.tokens, p.din, kept, gathered);
   MaskedLinearGradParams compact_p = p;
   compact_p.din = nk;
   compact_p.A = gathered;

@@ -197,18 +197,7 @@ Status InputGradients(const Context& ctx, const OutputBlockParams& p, const Outp
     FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
   }
   if (grads.dWo) {
-    GemmParams g;
-    g.M = p.hidden;
-    g.N = p.in;
-    g.K = p.rows;
-    g.transA = true;
-    g.A = grads.dh;
-    g.lda = p.hidden;
-    g.B = p.a;
-    g.ldb = p.in;
-    g.C = grads.dWo;
-    g.ldc = p.in;
-    FRUGAL_RETURN_IF_ERROR(Gemm(ctx, g));
+    FRUGAL_RETURN_IF_ERROR(Gemm(ctx, WeightGradientGemm(p.rows, p.in, p.hidden, p.a, grads.dh, grads.dWo)));
   }
   return Status::Ok();
 }

@@ -18,6 +18,7 @@
 #include "check.cuh"
 #include "cuda/gemm.h"
 #include "gelu.cuh"
+#include "simt_tile.cuh"
 
 namespace frugal {
 namespace {
@@ -93,24 +94,7 @@ __global__ void __launch_bounds__(kThreads, 2) SgemmKernel(const GemmParams p) {
         Bs[k][n] = LoadB(p, B, k0 + k, n0 + n);
       }
       __syncthreads();
-#pragma unroll
-      for (int k = 0; k < BK; ++k) {
-        float a[TM], bv[TN];
-#pragma unroll
-        for (int g = 0; g < GM; ++g) {
-          const float4 v = *reinterpret_cast<const float4*>(&As[k][g * (BM / GM) + ty * 4]);
-          a[4 * g] = v.x, a[4 * g + 1] = v.y, a[4 * g + 2] = v.z, a[4 * g + 3] = v.w;
-        }
-#pragma unroll
-        for (int g = 0; g < GN; ++g) {
-          const float4 v = *reinterpret_cast<const float4*>(&Bs[k][g * (BN / GN) + tx * 4]);
-          bv[4 * g] = v.x, bv[4 * g + 1] = v.y, bv[4 * g + 2] = v.z, bv[4 * g + 3] = v.w;
-        }
-#pragma unroll
-        for (int i = 0; i < TM; ++i)
-#pragma unroll
-          for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], bv[j], acc[i][j]);
-      }
+      TileProducts<BM, BN, TM, TN, BK, kPad>(As, Bs, tx, ty, acc);
       __syncthreads();
     }
 #pragma unroll

@@ -45,6 +45,7 @@
 #include "cuda/graddrop.h"
 #include "frugal/random.h"
 #include "philox.cuh"
+#include "simt_tile.cuh"
 
 namespace frugal {
 namespace {
@@ -472,24 +473,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN), (BM / TM) * (BN / TN) >
         Bs[k][n] = col >= 0 && k0 + k < a.K ? a.A[(k0 + k) * a.N + col] : 0.0f;
       }
       __syncthreads();
-#pragma unroll
-      for (int k = 0; k < BK; ++k) {
-        float av[TM], bv[TN];
-#pragma unroll
-        for (int g = 0; g < GM; ++g) {
-          const float4 v = *reinterpret_cast<const float4*>(&As[k][g * (BM / GM) + ty * 4]);
-          av[4 * g] = v.x, av[4 * g + 1] = v.y, av[4 * g + 2] = v.z, av[4 * g + 3] = v.w;
-        }
-#pragma unroll
-        for (int g = 0; g < GN; ++g) {
-          const float4 v = *reinterpret_cast<const float4*>(&Bs[k][g * (BN / GN) + tx * 4]);
-          bv[4 * g] = v.x, bv[4 * g + 1] = v.y, bv[4 * g + 2] = v.z, bv[4 * g + 3] = v.w;
-        }
-#pragma unroll
-        for (int i = 0; i < TM; ++i)
-#pragma unroll
-          for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-      }
+      TileProducts<BM, BN, TM, TN, BK, kPad>(As, Bs, tx, ty, acc);
       __syncthreads();
     }
   }
