@@ -238,22 +238,35 @@ void GatherColumns(const float* x, int64_t rows, int64_t cols, const std::vector
   });
 }
 
-// Row granularity: the kept rows of the gradient come from the kept columns of
-// G, gathered into [tokens, kept] so one compact GEMM computes them.
-Status KeptRowsProduct(const Context& ctx, const MaskedLinearGradParams& p, const MaskPlan& plan) {
+// Row (column) granularity: the kept rows (columns) of the gradient come from the
+// kept columns of G (A), gathered into [tokens, kept] so that one compact GEMM
+// computes them, into `compact` ([kept, din] for rows, [dout, kept] for columns).
+Status CompactProduct(const Context& ctx, const MaskedLinearGradParams& p, const MaskPlan& plan, bool rows,
+                      std::vector<int64_t>* kept, float** compact) {
   const char* op = "graddrop.linearGrad";
-  std::vector<int64_t> kept;
-  const int64_t nk = KeptUnits(plan, p.dout, &kept);
-  float *gathered = nullptr, *compact = nullptr;
+  const int64_t nk = KeptUnits(plan, rows ? p.dout : p.din, kept);
+  float* gathered = nullptr;
   FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotGather, p.tokens * nk, &gathered));
-  FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCompact, nk * p.din, &compact));
-  GatherColumns(p.G, p.tokens, p.dout, kept, gathered);
+  FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCompact, nk * (rows ? p.din : p.dout), compact));
   MaskedLinearGradParams compact_p = p;
-  compact_p.dout = nk;
-  compact_p.G = gathered;
-  compact_p.weight = compact;
+  if (rows) {
+    GatherColumns(p.G, p.tokens, p.dout, *kept, gathered);
+    compact_p.dout = nk;
+    compact_p.G = gathered;
+  } else {
+    GatherColumns(p.A, p.tokens, p.din, *kept, gathered);
+    compact_p.din = nk;
+    compact_p.A = gathered;
+  }
+  compact_p.weight = *compact;
   compact_p.beta = 0.0f;
-  FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, compact_p, plan.KeptScale(), nullptr));
+  return WeightProduct(ctx, compact_p, plan.KeptScale(), nullptr);
+}
+
+Status KeptRowsProduct(const Context& ctx, const MaskedLinearGradParams& p, const MaskPlan& plan) {
+  std::vector<int64_t> kept;
+  float* compact = nullptr;
+  FRUGAL_RETURN_IF_ERROR(CompactProduct(ctx, p, plan, true, &kept, &compact));
   ParallelFor(CeilDiv(p.dout, 16), [&](int64_t task) {
     for (int64_t i = task * 16; i < std::min(p.dout, task * 16 + 16); ++i) {
       float* row = p.weight + i * p.din;
@@ -268,22 +281,11 @@ Status KeptRowsProduct(const Context& ctx, const MaskedLinearGradParams& p, cons
   return Status::Ok();
 }
 
-// Column granularity: the kept columns of A, gathered into [tokens, kept], give
-// the kept columns of the gradient in one compact GEMM.
 Status KeptColumnsProduct(const Context& ctx, const MaskedLinearGradParams& p, const MaskPlan& plan) {
-  const char* op = "graddrop.linearGrad";
   std::vector<int64_t> kept;
-  const int64_t nk = KeptUnits(plan, p.din, &kept);
-  float *gathered = nullptr, *compact = nullptr;
-  FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotGather, p.tokens * nk, &gathered));
-  FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCompact, p.dout * nk, &compact));
-  GatherColumns(p.A, p.tokens, p.din, kept, gathered);
-  MaskedLinearGradParams compact_p = p;
-  compact_p.din = nk;
-  compact_p.A = gathered;
-  compact_p.weight = compact;
-  compact_p.beta = 0.0f;
-  FRUGAL_RETURN_IF_ERROR(WeightProduct(ctx, compact_p, plan.KeptScale(), nullptr));
+  float* compact = nullptr;
+  FRUGAL_RETURN_IF_ERROR(CompactProduct(ctx, p, plan, false, &kept, &compact));
+  const int64_t nk = static_cast<int64_t>(kept.size());
   ParallelFor(CeilDiv(p.dout, 16), [&](int64_t task) {
     for (int64_t i = task * 16; i < std::min(p.dout, task * 16 + 16); ++i) {
       float* row = p.weight + i * p.din;
