@@ -1,7 +1,9 @@
 // Per-ISA GEMM entry points behind the front end (native/src/core/gemm.cc).
 // Each receives parameters already checked by ValidateGemm and runs on the pool.
 #pragma once
-#include "common/ceil_div.h"  // for the driver (gemm_driver-inl.h), included inside an ISA namespace
+#include <vector>  // for the driver (gemm_driver-inl.h), included inside an ISA namespace
+
+#include "common/ceil_div.h"  // likewise
 #include "frugal/gemm.h"
 
 namespace frugal {
