@@ -5,7 +5,9 @@
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError } from '../errors';
-import { Tensor, checkApart, checkDims, checkShape, checkTensor, commonDevice, outputTensor, zeros, type Memory } from '../tensor';
+import {
+  Tensor, checkApart, checkDims, checkShape, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory, type OutputInput,
+} from '../tensor';
 import { checkBool, checkFloat32, checkOptions, isPlainObject, optionKeys, shapeText } from '../validate';
 import { checkMaskOptions, type MaskOptions } from './schedule';
 
@@ -122,6 +124,26 @@ function tokenCount(A: Tensor, G: Tensor): { tokens: number; din: number; dout: 
   return { tokens: lead.reduce((a, b) => a * b, 1), din: A.shape[rank - 1], dout: G.shape[rank - 1] };
 }
 
+// The tensors linearGrad writes: new zeros, or the caller's `out` (a previous
+// result) after its checks.
+function linearGradOutputs(out: unknown, withBias: boolean, beta: number, [dout, din]: [number, number],
+  device: DeviceName, inputs: readonly OutputInput[]): LinearGradResult {
+  if (out === undefined) {
+    if (beta !== 0) throw new FrugalError('E_CONFIG', `options.beta: beta ${beta} needs options.out (the gradient it scales)`);
+    return withBias ? { weight: zeros([dout, din], device), bias: zeros([dout], device) } : { weight: zeros([dout, din], device) };
+  }
+  if (!isPlainObject(out)) throw new FrugalError('E_DTYPE', `options.out: expected { weight, bias? } (a previous result), got ${typeof out}`);
+  const o = checkOptions<LinearGradResult>(out, 'options.out', OUT_KEYS);
+  const weight = outputTensor(o.weight, 'options.out.weight', [dout, din], device, inputs);
+  if ((o.bias !== undefined) !== withBias) {
+    throw new FrugalError('E_CONFIG', `options.out.bias: expected ${withBias ? 'a [dout] tensor (options.bias is true)' : 'none (options.bias is not true)'}, got ${o.bias === undefined ? 'none' : 'a tensor'}`);
+  }
+  if (!withBias) return { weight };
+  const bias = outputTensor(o.bias, 'options.out.bias', [dout], device, inputs);
+  checkApart(bias, 'options.out.bias', [[weight, 'options.out.weight', 'apart']]);
+  return { weight, bias };
+}
+
 function prepareLinearGrad(A: Tensor, G: Tensor, options: LinearGradOptions): Prepared<LinearGradResult> {
   const tA = checkTensor(A, 'A');
   const tG = checkTensor(G, 'G');
@@ -130,34 +152,16 @@ function prepareLinearGrad(A: Tensor, G: Tensor, options: LinearGradOptions): Pr
   const beta = options.beta === undefined ? 0 : checkFloat32(options.beta, 'options.beta');
   const { tokens, din, dout } = tokenCount(tA, tG);
   const device = commonDevice([[tA, 'A'], [tG, 'G']]);
-  const inputs = [[tA, 'A', 'apart'], [tG, 'G', 'apart']] as const;
-  let result: LinearGradResult;
-  if (options.out === undefined) {
-    if (beta !== 0) throw new FrugalError('E_CONFIG', `options.beta: beta ${beta} needs options.out (the gradient it scales)`);
-    result = withBias ? { weight: zeros([dout, din], device), bias: zeros([dout], device) } : { weight: zeros([dout, din], device) };
-  } else {
-    if (!isPlainObject(options.out)) throw new FrugalError('E_DTYPE', `options.out: expected { weight, bias? } (a previous result), got ${typeof options.out}`);
-    const o = checkOptions<LinearGradResult>(options.out, 'options.out', OUT_KEYS);
-    const weight = outputTensor(o.weight, 'options.out.weight', [dout, din], device, inputs);
-    if ((o.bias !== undefined) !== withBias) {
-      throw new FrugalError('E_CONFIG', `options.out.bias: expected ${withBias ? 'a [dout] tensor (options.bias is true)' : 'none (options.bias is not true)'}, got ${o.bias === undefined ? 'none' : 'a tensor'}`);
-    }
-    result = { weight };
-    if (withBias) {
-      result.bias = outputTensor(o.bias, 'options.out.bias', [dout], device, inputs);
-      checkApart(result.bias, 'options.out.bias', [[weight, 'options.out.weight', 'apart']]);
-    }
-  }
+  const result = linearGradOutputs(options.out, withBias, beta, [dout, din], device, [[tA, 'A', 'apart'], [tG, 'G', 'apart']]);
   const nat = native<GradDropNative>();
   const args = { ...maskArgs(m, dout, din), tokens, a: tA.memory, g: tG.memory, weight: result.weight.memory,
     bias: result.bias ? result.bias.memory : null, beta, async: false };
-  const r = result;
   return {
     run: (async) => {
       args.async = async;
       return nat.graddropLinearGrad(args);
     },
-    result: () => r,
+    result: () => result,
   };
 }
 

@@ -10,9 +10,9 @@
 //   element    the GEMM's output mask multiplies each tile in its epilogue.
 #include "frugal/graddrop.h"
 
-#include <cmath>
 #include <string>
 
+#include "common/grad_mask.h"
 #include "core/front_end.h"
 #include "cpu/graddrop_kernels.h"
 #include "cpu/kernel_table.h"
@@ -41,24 +41,12 @@ constexpr int kSlotUnits = 0, kSlotGather = 1, kSlotCompact = 2, kSlotSums = 3;
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
-uint64_t UnitCount(const GradMask& m) {
-  switch (m.granularity) {
-    case MaskGranularity::kElement: return static_cast<uint64_t>(m.rows) * static_cast<uint64_t>(m.cols);
-    case MaskGranularity::kRow: return static_cast<uint64_t>(m.rows);
-    case MaskGranularity::kColumn: return static_cast<uint64_t>(m.cols);
-    case MaskGranularity::kBlock:
-      return static_cast<uint64_t>(CeilDiv(m.rows, m.blockRows)) * static_cast<uint64_t>(CeilDiv(m.cols, m.blockCols));
-    case MaskGranularity::kTensor: break;
-  }
-  return 1;
-}
-
 MaskDraw DrawOf(const GradMask& m) {
   MaskDraw d;
   d.id = StreamId{m.seed, m.layer, kTagGradientMask};
   d.step = m.step;
-  d.threshold = static_cast<float>(std::ceil(m.p * 0x1p24));
-  d.scale = m.rescale && m.p < 1.0 ? static_cast<float>(1.0 / (1.0 - m.p)) : 1.0f;
+  d.threshold = static_cast<float>(GradMaskThreshold(m));  // an integer ≤ 2²⁴: exact in float
+  d.scale = GradMaskKeptScale(m);
   return d;
 }
 
@@ -72,7 +60,7 @@ class MaskPlan {
     kernels_ = &GradDropKernelsFor(ActiveIsa());
     block_cols_ = m.granularity == MaskGranularity::kBlock ? CeilDiv(m.cols, m.blockCols) : 0;
     if (m.granularity == MaskGranularity::kElement) return Status::Ok();
-    const int64_t units = static_cast<int64_t>(UnitCount(m));
+    const int64_t units = static_cast<int64_t>(GradMaskUnits(m));
     float* table = nullptr;
     FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotUnits, units, &table));
     ParallelFor(CeilDiv(units, kElementsPerTask), [&](int64_t task) {
@@ -83,7 +71,6 @@ class MaskPlan {
     return Status::Ok();
   }
 
-  const GradMask& mask() const { return m_; }
   const GradDropKernels& kernels() const { return *kernels_; }
   bool AllDropped() const { return draw_.threshold >= 0x1p24f; }
   bool NoneDropped() const { return draw_.threshold == 0.0f; }
@@ -359,8 +346,8 @@ Status ValidateGradMask(const char* op, const GradMask& m) {
   if (m.cols > 0 && m.rows > (int64_t{1} << 62) / m.cols) {
     return Status::Range(o + ": shape [" + Str(m.rows) + ", " + Str(m.cols) + "] has too many elements");
   }
-  if (UnitCount(m) > kMaxUnits) {
-    return Status::Range(o + ": a mask has at most 2^34 units, got " + std::to_string(UnitCount(m)));
+  if (GradMaskUnits(m) > kMaxUnits) {
+    return Status::Range(o + ": a mask has at most 2^34 units, got " + std::to_string(GradMaskUnits(m)));
   }
   return Status::Ok();
 }

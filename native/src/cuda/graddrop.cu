@@ -42,6 +42,7 @@
 #include <string>
 
 #include "check.cuh"
+#include "common/grad_mask.h"
 #include "cuda/graddrop.h"
 #include "frugal/random.h"
 #include "philox.cuh"
@@ -68,8 +69,8 @@ Draw DrawOf(const GradMask& m) {
   d.k1 = static_cast<uint32_t>(m.seed >> 32);
   d.layer = m.layer;
   d.step = m.step;
-  d.threshold = static_cast<uint32_t>(std::ceil(m.p * 0x1p24));  // exact: p·2²⁴ scales by a power of two
-  d.scale = m.rescale && m.p < 1.0 ? static_cast<float>(1.0 / (1.0 - m.p)) : 1.0f;
+  d.threshold = GradMaskThreshold(m);
+  d.scale = GradMaskKeptScale(m);
   return d;
 }
 
@@ -86,17 +87,6 @@ float TensorMultiplier(const Draw& d) {
 unsigned GridFor(long long n, long long per_block) {
   const long long blocks = CeilDiv(n, per_block);
   return static_cast<unsigned>(blocks < kMaxBlocks ? (blocks > 0 ? blocks : 1) : kMaxBlocks);
-}
-
-long long UnitCount(const GradMask& m) {
-  switch (m.granularity) {
-    case MaskGranularity::kElement: return m.rows * m.cols;
-    case MaskGranularity::kRow: return m.rows;
-    case MaskGranularity::kColumn: return m.cols;
-    case MaskGranularity::kBlock: return CeilDiv(m.rows, m.blockRows) * CeilDiv(m.cols, m.blockCols);
-    case MaskGranularity::kTensor: break;
-  }
-  return 1;
 }
 
 // Stream-ordered device workspace, freed (in stream order) at scope exit.
@@ -304,7 +294,7 @@ Status MaskOrApply(const GradMask& m, float* x, bool apply, cudaStream_t s) {
     CUDA_CHECK_LAUNCH();
     return Status::Ok();
   }
-  const long long units = UnitCount(m);
+  const long long units = static_cast<long long>(GradMaskUnits(m));
   StreamBuffer table(s);
   FRUGAL_RETURN_IF_ERROR(table.Allocate(units * static_cast<long long>(sizeof(float))));
   FRUGAL_RETURN_IF_ERROR(LaunchUnits(d, units, table.as<float>(), s));
@@ -670,7 +660,7 @@ Status GradDropLinearGradCuda(const MaskedLinearGradParams& p, void* stream) {
                                             ? N > 0
                                             : g == MaskGranularity::kRow);
   if (needs_table) {
-    const long long units = UnitCount(mask);
+    const long long units = static_cast<long long>(GradMaskUnits(mask));
     FRUGAL_RETURN_IF_ERROR(table.Allocate(units * static_cast<long long>(sizeof(float))));
     FRUGAL_RETURN_IF_ERROR(LaunchUnits(d, units, table.as<float>(), s));
   }
