@@ -249,6 +249,7 @@ test('bad inputs throw a FrugalError naming the option', (t) => {
     [() => graddrop.linearGrad(A, G, { ...o, beta: NaN, out: { weight: W } }), 'E_RANGE', /^options\.beta:/],
     [() => graddrop.linearGrad(A, G, { ...o, out: { weight: A } }), 'E_SHAPE', /^options\.out\.weight:/],
     [() => graddrop.linearGrad(A, G, { ...o, out: W as never }), 'E_DTYPE', /^options\.out:/],
+    [() => graddrop.linearGrad(A, G, { ...o, out: {} as never, beta: 1 }), 'E_DTYPE', /^options\.out\.weight:/],
     [() => graddrop.linearGrad(A, G, { ...o, bias: true, out: { weight: W } }), 'E_CONFIG', /^options\.out\.bias:/],
     [() => graddrop.linearGrad(A, G, { ...o, bias: 1 as never }), 'E_DTYPE', /^options\.bias:/],
   ];

@@ -134,6 +134,8 @@ function linearGradOutputs(out: unknown, withBias: boolean, beta: number, [dout,
   }
   if (!isPlainObject(out)) throw new FrugalError('E_DTYPE', `options.out: expected { weight, bias? } (a previous result), got ${typeof out}`);
   const o = checkOptions<LinearGradResult>(out, 'options.out', OUT_KEYS);
+  // outputTensor would allocate for a missing weight, silently dropping the accumulation.
+  if (o.weight === undefined) throw new FrugalError('E_DTYPE', 'options.out.weight: expected a [dout, din] Tensor to accumulate into, got undefined');
   const weight = outputTensor(o.weight, 'options.out.weight', [dout, din], device, inputs);
   if ((o.bias !== undefined) !== withBias) {
     throw new FrugalError('E_CONFIG', `options.out.bias: expected ${withBias ? 'a [dout] tensor (options.bias is true)' : 'none (options.bias is not true)'}, got ${o.bias === undefined ? 'none' : 'a tensor'}`);
