@@ -233,7 +233,7 @@ float* Args::WholeTensor(const char* key, size_t* length) { return Joined(key, f
 
 float* Args::Memory(const char* key, size_t* length, Device* device) { return Floats(key, false, length, device); }
 
-void* Args::Integers(const char* key, napi_typedarray_type want, const char* expected, size_t* length) {
+void* Args::HostArray(const char* key, napi_typedarray_type want, const char* expected, size_t* length) {
   const Napi::Value v = Get(key);
   napi_typedarray_type type;
   void* data = nullptr;
@@ -243,11 +243,15 @@ void* Args::Integers(const char* key, napi_typedarray_type want, const char* exp
 }
 
 uint32_t* Args::Words(const char* key, size_t* length) {
-  return static_cast<uint32_t*>(Integers(key, napi_uint32_array, "expected a Uint32Array", length));
+  return static_cast<uint32_t*>(HostArray(key, napi_uint32_array, "expected a Uint32Array", length));
 }
 
 const int32_t* Args::Offsets(const char* key, size_t* length) {
-  return static_cast<const int32_t*>(Integers(key, napi_int32_array, "expected an Int32Array", length));
+  return static_cast<const int32_t*>(HostArray(key, napi_int32_array, "expected an Int32Array", length));
+}
+
+const double* Args::Doubles(const char* key, size_t* length) {
+  return static_cast<const double*>(HostArray(key, napi_float64_array, "expected a Float64Array", length));
 }
 
 int64_t Args::Int(const char* key, int64_t lo, int64_t hi) { return IntValue(key, Get(key), lo, hi); }

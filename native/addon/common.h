@@ -76,6 +76,8 @@ class Args {
   // Host-only integer arrays, kept alive like tensors.
   uint32_t* Words(const char* key, size_t* length);
   const int32_t* Offsets(const char* key, size_t* length);
+  // A host-only Float64Array (the accountants' double-precision inputs).
+  const double* Doubles(const char* key, size_t* length);
 
   // A dimension or element count: an integer in [0, 2^40] (E_SHAPE otherwise).
   int64_t Size(const char* key);
@@ -132,7 +134,7 @@ class Args {
   Napi::Value Get(const char* key);
   int64_t IntValue(const char* key, const Napi::Value& v, int64_t lo, int64_t hi);
   float* Floats(const char* key, bool optional, size_t* length, Device* device);
-  void* Integers(const char* key, napi_typedarray_type want, const char* expected, size_t* length);
+  void* HostArray(const char* key, napi_typedarray_type want, const char* expected, size_t* length);
   float* Joined(const char* key, bool optional, size_t need, size_t* length);
   void Keep(const char* key, const Napi::Value& v);
   void CheckOverlap(const char* out, std::initializer_list<const char*> inputs, bool in_place) const;
