@@ -1,12 +1,14 @@
 // Per-sample clipping for DP-SGD: the `dp` namespace. Kernels (norms by Gram or
 // materialized, clip factors, the clipped sum as one weighted GEMM, clipRows, noise)
-// run natively on the CPU or CUDA; the RDP accountant is plain TypeScript (rdp.ts).
+// run natively on the CPU or CUDA; the RDP accountant is plain TypeScript (rdp.ts), the
+// PLD accountant composes natively by FFT (pld.ts).
 import { randomBytes } from 'node:crypto';
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
 import { FrugalError, describe } from '../errors';
 import { Tensor, checkTensor, commonDevice, hostFloats, hostZeros, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkFloat32, checkInt, checkOptions, checkSeed, checkU32, optionKeys, shapeText } from '../validate';
+import * as pld from './pld';
 import { DEFAULT_ORDERS, epsilon, noiseMultiplier, rdp } from './rdp';
 
 // The addon's argument lists (native/addon/dp.cc reads these keys and refuses any other).
@@ -397,7 +399,7 @@ export const addNoise = addNoiseOp.sync;
  */
 export const addNoiseAsync = addNoiseOp.async;
 
-/** Differential privacy: per-sample clipping kernels, noise and the RDP accountant. */
+/** Differential privacy: per-sample clipping kernels, noise, and the RDP and PLD accountants. */
 export const dp = {
   chooseNormMethod,
   linearGradNorms,
@@ -413,4 +415,6 @@ export const dp = {
   addNoiseAsync,
   /** RDP accountant of the sampled Gaussian mechanism (double precision). */
   rdp: { epsilon, noiseMultiplier, rdp, DEFAULT_ORDERS },
+  /** PLD accountant of the sampled Gaussian mechanism (tighter; FFT composition in the native core). */
+  pld: { epsilon: pld.epsilon, delta: pld.delta, noiseMultiplier: pld.noiseMultiplier, DEFAULT_DISCRETIZATION: pld.DEFAULT_DISCRETIZATION },
 };

@@ -9,7 +9,8 @@ import { StreamTags, random } from '../random';
 import { Tensor, checkTensor, zeros } from '../tensor';
 import { checkBool, checkFloat32, checkInt, checkNumber, checkOptions, checkSeed, optionKeys } from '../validate';
 import { addNoise, checkRule, chooseNormMethod, clipFactors, clippedLinearGrad, linearGradNorms, sampleNorms, type ClipRule } from './index';
-import { DEFAULT_ORDERS, checkDelta, checkQ, rdp } from './rdp';
+import { checkDelta, checkQ } from './phases';
+import { DEFAULT_ORDERS, rdp } from './rdp';
 
 /** Options of {@link PrivacyEngine}. */
 export interface PrivacyEngineOptions {

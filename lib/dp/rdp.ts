@@ -2,34 +2,32 @@
 // precision. RDP of one step at order α (Mironov, Talwar and Zhang 2019, "Rényi
 // Differential Privacy of the Sampled Gaussian Mechanism"):
 //   integer α:    A_α = Σ_{k=0..α} C(α,k) (1−q)^{α−k} q^k exp((k²−k)/(2σ²))
-//   fractional α: A_α = A₀ + A₁, two series over i ≥ 0 with z₀ = σ² ln(1/q − 1) + ½,
+//   fractional α: A_α = E_{x~N(0,σ²)} [(1 − q + q e^{(2x−1)/(2σ²)})^α], by the trapezoid
+//     rule (below); where its grid would be too fine (σ ≲ 0.04) by Mironov et al.'s two
+//     series over i ≥ 0 with z₀ = σ² ln(1/q − 1) + ½,
 //     A₀ = Σ C(α,i) q^i (1−q)^{α−i} e^{(i²−i)/(2σ²)} · ½ erfc((i − z₀)/(√2 σ))
 //     A₁ = Σ C(α,i) q^{α−i} (1−q)^i e^{((α−i)²−(α−i))/(2σ²)} · ½ erfc((z₀ − (α−i))/(√2 σ))
+//     (the series' terms fall only like i^{−α−1} once i ≫ z₀: at q = 0.5 thousands of
+//     terms per order, which made noiseMultiplier take 6 s; the tests hold the two
+//     evaluations to each other);
 //   rdp_α = ln(A_α)/(α − 1), and q = 1 gives α/(2σ²).
-// Every sum runs in log space (log-sum-exp with signs), so nothing overflows.
+// Every sum runs in log space (log-sum-exp with signs) or as A − 1, so nothing overflows
+// and a tiny RDP keeps its relative precision.
 // Composition over steps and phases adds rdp_α; the conversion to (ε, δ) is
-// Balle et al. 2020: ε = min_α [rdp_α − (ln δ + ln α)/(α−1) + ln((α−1)/α)].
+// Balle et al. 2020: ε = min_α [rdp_α − (ln δ + ln α)/(α−1) + ln((α−1)/α)], and ε = 0
+// at an order whose RDP r has δ² > 1 − e^{−r} (dp_accounting's KL bound: the KL
+// divergence is at most r, the total variation at most √(1 − e^{−KL})
+// (Bretagnolle–Huber), and TV ≤ δ is (0, δ)-DP).
 //
 // The often-quoted ε ≈ 3.01 for Abadi et al.'s MNIST setting (q = 256/60000,
 // σ = 1.1, 60 epochs, δ = 1e-5) comes from the older conversion
 // ε = rdp_α + ln(1/δ)/(α−1); with Balle et al.'s conversion Frugal gives 2.5967.
 import { FrugalError, describe } from '../errors';
 import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
-
-/** One phase of training: `steps` steps at sampling rate `q` and noise multiplier `sigma`. */
-export interface RdpPhase {
-  /** Poisson sampling rate, in (0, 1]. */
-  q: number;
-  /** Noise multiplier σ (noise std / clipping norm), > 0. */
-  sigma: number;
-  /** Number of steps, a non-negative integer. */
-  steps: number;
-}
+import { checkDelta, checkQ, phasesOf, smallestSigma, type Phase, type PhaseOptions } from './phases';
 
 /** Options of {@link epsilon}: one phase (`q`, `sigma`, `steps`) or a list of `phases`. */
-export interface EpsilonOptions extends Partial<RdpPhase> {
-  /** Phases composed one after the other (instead of `q`, `sigma`, `steps`). */
-  phases?: RdpPhase[];
+export interface EpsilonOptions extends PhaseOptions {
   /** Target δ, in (0, 1). */
   delta: number;
   /** RDP orders α > 1 (default {@link DEFAULT_ORDERS}). */
@@ -52,15 +50,22 @@ export interface NoiseMultiplierOptions {
   orders?: number[];
 }
 
-const PHASE_KEYS = optionKeys<RdpPhase>({ q: true, sigma: true, steps: true });
 const RDP_KEYS = optionKeys<Omit<EpsilonOptions, 'delta'>>({ q: true, sigma: true, steps: true, phases: true, orders: true });
 const EPSILON_KEYS = optionKeys<EpsilonOptions>({ q: true, sigma: true, steps: true, phases: true, orders: true, delta: true });
 const NOISE_MULTIPLIER_KEYS = optionKeys<NoiseMultiplierOptions>({ q: true, steps: true, targetEpsilon: true, delta: true, tol: true, orders: true });
 
-/** 1.1, 1.2, …, 10.9 and 12, 13, …, 63 (DESIGN.md). Built as k/10 so 2, 3, … are exact integers. */
+/**
+ * 1.1, 1.2, …, 10.9, then 11, 12, …, 63 and 128, 256, 512, 1024 (dp_accounting's list):
+ * the large orders are where ε < 0.1 is found (with orders up to 63 ε could not fall
+ * below 0.1029 at δ = 1e-5). Built as k/10 so 2, 3, … are exact integers.
+ */
 export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
   ...Array.from({ length: 99 }, (_, k) => (11 + k) / 10),
-  ...Array.from({ length: 52 }, (_, k) => 12 + k),
+  ...Array.from({ length: 53 }, (_, k) => 11 + k),
+  128,
+  256,
+  512,
+  1024,
 ]);
 
 // ---- log-space arithmetic ----------------------------------------------------
@@ -116,8 +121,8 @@ function logAInt(q: number, sigma: number, alpha: number): number {
   return acc;
 }
 
-/** ln A_α for a fractional α > 1: both series, terms until they fall below e^−30 of the total. */
-function logAFrac(q: number, sigma: number, alpha: number): number {
+/** ln A_α for a fractional α > 1 by Mironov et al.'s two series, terms until they fall below e^−30 of the total. */
+export function logAFracSeries(q: number, sigma: number, alpha: number): number {
   const lq = Math.log(q);
   const l1q = Math.log1p(-q);
   const s2 = sigma * sigma;
@@ -150,39 +155,65 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
   return logAdd(a0, a1);
 }
 
+/** The most points {@link logAFracIntegral} takes (σ below about 0.04 needs more: the series then). */
+const MAX_INTEGRAL_POINTS = 20000;
+
+/**
+ * ln A_α for a fractional α > 1 as E_{x~N(0,σ²)}[(1 − q + q e^u)^α], u = (2x − 1)/(2σ²), by
+ * the trapezoid rule on [−14σ, α + 14σ] (the integrand's two bumps sit at 0 and α, width
+ * σ; beyond, it is below e^−98 of its peak). The integrand is analytic in a strip of
+ * half-width πσ² around the real axis (the nearest zeros of 1 − q + q e^u are at
+ * Im u = ±π) and of Gaussian decay, so the rule's error falls like e^{−2π·πσ²/h} and
+ * e^{−2π²σ²/h²}: with h = min(0.4σ², 0.5σ), both below e^−49. Computed as A − 1 (so a
+ * tiny RDP keeps its relative precision) unless A is large, then in log space.
+ * @returns undefined when the grid would exceed {@link MAX_INTEGRAL_POINTS} points.
+ */
+export function logAFracIntegral(q: number, sigma: number, alpha: number): number | undefined {
+  const s2 = sigma * sigma;
+  const h = Math.min(0.4 * s2, 0.5 * sigma);
+  const lo = -14 * sigma;
+  const n = Math.ceil((alpha + 28 * sigma) / h);
+  if (!(n <= MAX_INTEGRAL_POINTS)) return undefined;
+  const logQ = Math.log(q);
+  const logWeight = Math.log(h / (sigma * Math.sqrt(2 * Math.PI))); // h·φ(x) = e^{logWeight − x²/(2σ²)}
+  const logTerm = new Float64Array(n + 1); // ln of h φ(x) (1 − q + q e^u)^α
+  const power = new Float64Array(n + 1); // α ln(1 − q + q e^u)
+  let peak = -Infinity;
+  for (let i = 0; i <= n; i++) {
+    const x = lo + i * h;
+    const u = (2 * x - 1) / (2 * s2);
+    const loss = u > 30 ? u + logQ + Math.log1p(((1 - q) / q) * Math.exp(-u)) : Math.log1p(q * Math.expm1(u));
+    power[i] = alpha * loss;
+    logTerm[i] = logWeight - (x * x) / (2 * s2) + power[i];
+    peak = Math.max(peak, logTerm[i]);
+  }
+  if (peak > -1) {
+    // A ≳ e^−1·(a few): no cancellation to fear; log-sum-exp.
+    let sum = 0;
+    for (let i = 0; i <= n; i++) sum += Math.exp(logTerm[i] - peak);
+    return peak + Math.log(sum);
+  }
+  // A − 1 = E[(1 − q + q e^u)^α − 1], the weights h φ summing to 1 to within e^−79.
+  let excess = 0;
+  for (let i = 0; i <= n; i++) {
+    const weight = logTerm[i] - power[i];
+    excess += power[i] > 50 ? Math.exp(logTerm[i]) - Math.exp(weight) : Math.exp(weight) * Math.expm1(power[i]);
+  }
+  return Math.log1p(excess);
+}
+
 /** RDP at order α of one step of the sampled Gaussian mechanism. */
 function rdpOneStep(q: number, sigma: number, alpha: number): number {
   // σ² that underflows (σ < 1.5e-154 or so) or whose 1/(2σ²) overflows: no privacy at all.
   if (!(1 / (2 * sigma * sigma) < Infinity)) return Infinity;
   if (q === 1) return alpha / (2 * sigma * sigma);
-  const logA = Number.isInteger(alpha) ? logAInt(q, sigma, alpha) : logAFrac(q, sigma, alpha);
+  const logA = Number.isInteger(alpha)
+    ? logAInt(q, sigma, alpha)
+    : (logAFracIntegral(q, sigma, alpha) ?? logAFracSeries(q, sigma, alpha));
   return logA / (alpha - 1);
 }
 
 // ---- checks ------------------------------------------------------------------
-
-function checkPhase(p: unknown, name: string, allowZeroSteps: boolean): RdpPhase {
-  const o = checkOptions<RdpPhase>(p, name, PHASE_KEYS);
-  return {
-    q: checkQ(o.q, `${name}.q`),
-    sigma: checkNumber(o.sigma, `${name}.sigma`, { min: 0, max: Infinity, open: true }),
-    steps: checkInt(o.steps, `${name}.steps`, allowZeroSteps ? 0 : 1, Number.MAX_SAFE_INTEGER),
-  };
-}
-
-/** A sampling rate in (0, 1]. */
-export function checkQ(q: unknown, name: string): number {
-  checkNumber(q, name);
-  if (!((q as number) > 0 && (q as number) <= 1)) {
-    throw new FrugalError('E_RANGE', `${name}: expected a sampling rate in (0, 1], got ${describe(q)}`);
-  }
-  return q as number;
-}
-
-/** A δ in (0, 1). */
-export function checkDelta(delta: unknown, name: string): number {
-  return checkNumber(delta, name, { min: 0, max: 1, open: true });
-}
 
 function checkOrders(orders: unknown, name: string): readonly number[] {
   if (orders === undefined) return DEFAULT_ORDERS;
@@ -193,42 +224,33 @@ function checkOrders(orders: unknown, name: string): readonly number[] {
   return orders;
 }
 
-function phasesOf(opts: Partial<EpsilonOptions>, name: string): RdpPhase[] {
-  if (opts.phases !== undefined) {
-    if (opts.q !== undefined || opts.sigma !== undefined || opts.steps !== undefined) {
-      throw new FrugalError('E_CONFIG', `${name}: give either phases or q/sigma/steps, not both`);
-    }
-    if (!Array.isArray(opts.phases)) {
-      throw new FrugalError('E_CONFIG', `${name}.phases: expected an array of { q, sigma, steps }, got ${describe(opts.phases)}`);
-    }
-    return opts.phases.map((p, i) => checkPhase(p, `${name}.phases[${i}]`, true));
-  }
-  return [checkPhase({ q: opts.q, sigma: opts.sigma, steps: opts.steps }, name, true)];
-}
-
 // ---- public API --------------------------------------------------------------
 
 /**
  * RDP of the composed mechanism at each order: Σ over phases of steps · rdp_α(q, σ).
  * @returns one value per order, in the order given.
  */
-export function rdp(opts: { phases?: RdpPhase[]; q?: number; sigma?: number; steps?: number; orders?: number[] }): number[] {
+export function rdp(opts: PhaseOptions & { orders?: number[] }): number[] {
   const o = checkOptions<EpsilonOptions>(opts, 'options', RDP_KEYS);
   const orders = checkOrders(o.orders, 'options.orders');
   return composedRdp(phasesOf(o, 'options'), orders);
 }
 
-function composedRdp(phases: RdpPhase[], orders: readonly number[]): number[] {
+function composedRdp(phases: Phase[], orders: readonly number[]): number[] {
   return orders.map((alpha) => phases.reduce((acc, p) => (p.steps === 0 ? acc : acc + p.steps * rdpOneStep(p.q, p.sigma, alpha)), 0));
 }
 
-/** ε at δ from RDP values (Balle et al. 2020), with the order that attains it. */
-function toEpsilon(rdpValues: number[], orders: readonly number[], delta: number): { epsilon: number; order: number } {
+/**
+ * ε at δ from RDP values (Balle et al. 2020, and the KL bound for tiny RDP), with the
+ * order that attains it. For checked inputs only (PrivacyEngine and this file).
+ */
+export function rdpToEpsilon(rdpValues: readonly number[], orders: readonly number[], delta: number): { epsilon: number; order: number } {
   let best = Infinity;
   let order = orders[0];
   for (let i = 0; i < orders.length; i++) {
     const a = orders[i];
-    const eps = rdpValues[i] - (Math.log(delta) + Math.log(a)) / (a - 1) + Math.log((a - 1) / a);
+    const r = rdpValues[i];
+    const eps = delta * delta + Math.expm1(-r) > 0 ? 0 : r - (Math.log(delta) + Math.log(a)) / (a - 1) + Math.log((a - 1) / a);
     if (eps < best) {
       best = eps;
       order = a;
@@ -238,10 +260,12 @@ function toEpsilon(rdpValues: number[], orders: readonly number[], delta: number
 }
 
 /**
- * ε of DP-SGD with Poisson sampling: RDP accountant of the sampled Gaussian mechanism,
- * Balle et al. 2020 conversion. For Abadi et al.'s MNIST setting (q = 256/60000, σ = 1.1,
- * 14063 steps, δ = 1e-5) this gives 2.5967; the often-quoted 3.01 comes from the older
- * conversion ε = rdp_α + ln(1/δ)/(α−1).
+ * ε of DP-SGD with Poisson sampling (remove/add adjacency): RDP accountant of the sampled
+ * Gaussian mechanism, Balle et al. 2020 conversion. For Abadi et al.'s MNIST setting
+ * (q = 256/60000, σ = 1.1, 14063 steps, δ = 1e-5) this gives 2.5967; the often-quoted
+ * 3.01 comes from the older conversion ε = rdp_α + ln(1/δ)/(α−1). The PLD accountant
+ * (`dp.pld.epsilon`) is tighter.
+ * @throws FrugalError E_DTYPE / E_RANGE (a bad q, σ, steps, δ or order), E_CONFIG (phases and q/σ/steps both, or `phases: []`).
  * @example dp.rdp.epsilon({ q: 0.01, sigma: 1.1, steps: 1000, delta: 1e-5 })
  * @example dp.rdp.epsilon({ phases: [{ q: 0.01, sigma: 1, steps: 500 }, { q: 0.02, sigma: 2, steps: 100 }], delta: 1e-5 })
  */
@@ -252,12 +276,13 @@ export function epsilon(opts: EpsilonOptions): { epsilon: number; order: number 
   const phases = phasesOf(o, 'options');
   // No step has run: nothing was released (the conversion alone would report a small ε).
   if (phases.every((p) => p.steps === 0)) return { epsilon: 0, order: orders[0] };
-  return toEpsilon(composedRdp(phases, orders), orders, delta);
+  return rdpToEpsilon(composedRdp(phases, orders), orders, delta);
 }
 
 /**
- * The smallest noise multiplier σ (within `tol`) whose ε after `steps` steps at rate `q`
- * is at most `targetEpsilon`, by bisection. Throws E_RANGE when no σ ≤ 1e4 reaches it.
+ * The smallest noise multiplier σ (within `tol`) whose RDP ε after `steps` steps at rate
+ * `q` is at most `targetEpsilon`, by bisection (tens of ms at any q).
+ * @throws FrugalError E_RANGE when no σ ≤ 1e4 reaches it, and for bad inputs as {@link epsilon}.
  */
 export function noiseMultiplier(opts: NoiseMultiplierOptions): number {
   const o = checkOptions<NoiseMultiplierOptions>(opts, 'options', NOISE_MULTIPLIER_KEYS);
@@ -267,27 +292,6 @@ export function noiseMultiplier(opts: NoiseMultiplierOptions): number {
   const delta = checkDelta(o.delta, 'options.delta');
   const tol = o.tol === undefined ? 1e-6 : checkNumber(o.tol, 'options.tol', { min: 0, max: 1, open: true });
   const orders = checkOrders(o.orders, 'options.orders');
-  const eps = (sigma: number) => toEpsilon(composedRdp([{ q, sigma, steps }], orders), orders, delta).epsilon;
-  const MAX_SIGMA = 1e4;
-  let hi = 1;
-  while (eps(hi) > target) {
-    hi *= 2;
-    if (hi > MAX_SIGMA) {
-      throw new FrugalError('E_RANGE', `options.targetEpsilon: ${target} is not reachable with σ ≤ ${MAX_SIGMA} for q = ${q}, steps = ${steps}, δ = ${delta}`);
-    }
-  }
-  let lo = hi / 2;
-  while (lo > 1e-3 && eps(lo) <= target) {
-    hi = lo;
-    lo /= 2;
-  }
-  // Stops at tol, or once lo and hi are adjacent doubles (a tol below σ's ulp would
-  // otherwise loop forever): at most about 60 halvings from an interval within (0, 1e4].
-  while (hi - lo > tol) {
-    const mid = 0.5 * (lo + hi);
-    if (mid <= lo || mid >= hi) break;
-    if (eps(mid) <= target) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  const eps = (sigma: number) => rdpToEpsilon(composedRdp([{ q, sigma, steps }], orders), orders, delta).epsilon;
+  return smallestSigma(eps, target, tol, `q = ${q}, steps = ${steps}, δ = ${delta} (RDP)`);
 }

@@ -1,7 +1,6 @@
 // PLD accountant glue: lib/dp/pld.ts's composition call. Phases arrive as one
 // Float64Array of (q, σ, steps) triples, checked in TypeScript; the core checks again.
-// The composed pair returns as { remove, add, tailMass }, each direction { mass: Float64Array,
-// offset, infinity }.
+// The composed pair returns as { remove, add }, each { mass: Float64Array, offset, infinity }.
 #include <cstring>
 #include <vector>
 
@@ -36,12 +35,9 @@ Napi::Value ComposeFn(const Napi::CallbackInfo& info) {
     phases[k] = {triples[3 * k], triples[3 * k + 1], static_cast<int64_t>(steps)};
   }
   const double h = args.Number("discretization");
-  const PldEstimate estimate =
-      args.Enum<PldEstimate>("estimate", {{"pessimistic", PldEstimate::kPessimistic}, {"optimistic", PldEstimate::kOptimistic}});
   PldPair pair;
-  args.Run([&] { return ComposePld(phases.data(), static_cast<int64_t>(phases.size()), h, estimate, &pair); });
+  args.Run([&] { return ComposePld(phases.data(), static_cast<int64_t>(phases.size()), h, &pair); });
   Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("tailMass", Napi::Number::New(info.Env(), kPldTailMass));
   out.Set("remove", PmfObject(info.Env(), pair.remove));
   out.Set("add", PmfObject(info.Env(), pair.add));
   return out;

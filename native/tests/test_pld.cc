@@ -88,35 +88,24 @@ FRUGAL_TEST(fft_matches_dft) {
   }
 }
 
-// The pessimistic PLD's δ lies above the true δ at every ε, by at most the chordal
-// interpolation error (O(h²)); the optimistic one's below it, by at most the shift of
-// rounding each loss down (δ(ε + h)). Both hold all the mass.
-FRUGAL_TEST(gaussian_pld_brackets_the_true_curve) {
+// The discrete PLD's δ lies above the true δ at every ε (pessimistic), by at most the
+// interpolation error (O(h²) relative for this smooth curve), and holds all the mass.
+FRUGAL_TEST(gaussian_pld_is_a_tight_upper_bound) {
   const double h = 1e-3;
-  for (PldEstimate estimate : {PldEstimate::kPessimistic, PldEstimate::kOptimistic}) {
-    const bool pessimistic = estimate == PldEstimate::kPessimistic;
-    for (double q : {0.01, 0.2, 1.0}) {
-      for (double sigma : {0.7, 2.0}) {
-        PldPair pld;
-        FRUGAL_CHECK_OK(GaussianPld(q, sigma, h, estimate, &pld));
-        for (bool remove : {true, false}) {
-          const PldPmf& p = remove ? pld.remove : pld.add;
-          const std::string where = std::string(pessimistic ? "pessimistic" : "optimistic") + " q=" + std::to_string(q) +
-                                    " sigma=" + std::to_string(sigma) + (remove ? " remove" : " add");
-          FRUGAL_CHECK(std::fabs(Total(p) - 1) < 1e-12) << where << " total - 1 = " << Total(p) - 1;
-          for (double m : p.mass) FRUGAL_CHECK(m >= 0) << where;
-          for (double eps : {-0.5, -0.01, 0.0, 0.0123, 0.3, 1.0, 2.5}) {
-            const double got = PmfDelta(p, h, eps), want = IntegratedDelta(q, sigma, eps, remove);
-            // The integral itself is good to ~1e-12.
-            if (pessimistic) {
-              FRUGAL_CHECK(got >= want - 1e-11) << where << " eps=" << eps << " got " << got << " < true " << want;
-              FRUGAL_CHECK(got <= want + 1e-6 * (1 + want)) << where << " eps=" << eps << " got " << got << " true " << want;
-            } else {
-              FRUGAL_CHECK(got <= want + 1e-11) << where << " eps=" << eps << " got " << got << " > true " << want;
-              const double shifted = IntegratedDelta(q, sigma, eps + h, remove);
-              FRUGAL_CHECK(got >= shifted - 1e-11) << where << " eps=" << eps << " got " << got << " < " << shifted;
-            }
-          }
+  for (double q : {0.01, 0.2, 1.0}) {
+    for (double sigma : {0.7, 2.0}) {
+      PldPair pld;
+      FRUGAL_CHECK_OK(GaussianPld(q, sigma, h, &pld));
+      for (bool remove : {true, false}) {
+        const PldPmf& p = remove ? pld.remove : pld.add;
+        const std::string where = "q=" + std::to_string(q) + " sigma=" + std::to_string(sigma) + (remove ? " remove" : " add");
+        FRUGAL_CHECK(std::fabs(Total(p) - 1) < 1e-12) << where << " total - 1 = " << Total(p) - 1;
+        for (double m : p.mass) FRUGAL_CHECK(m >= 0) << where;
+        for (double eps : {-0.5, -0.01, 0.0, 0.0123, 0.3, 1.0, 2.5}) {
+          const double got = PmfDelta(p, h, eps), want = IntegratedDelta(q, sigma, eps, remove);
+          // The integral itself is good to ~1e-12; the chordal interpolation adds ≤ h²·|δ''|.
+          FRUGAL_CHECK(got >= want - 1e-11) << where << " eps=" << eps << " got " << got << " < true " << want << " by " << want - got;
+          FRUGAL_CHECK(got <= want + 1e-6 * (1 + want)) << where << " eps=" << eps << " got " << got << " true " << want;
         }
       }
     }
@@ -129,27 +118,23 @@ FRUGAL_TEST(compose_matches_direct_convolution) {
   const double h = 0.02;
   const std::vector<std::vector<PldPhase>> cases = {
       {{0.1, 1.0, 7}}, {{1.0, 2.0, 3}}, {{0.5, 0.7, 5}}, {{0.05, 0.8, 4}, {0.3, 1.5, 2}}, {{0.2, 1.0, 0}, {0.2, 1.0, 1}}};
-  for (PldEstimate estimate : {PldEstimate::kPessimistic, PldEstimate::kOptimistic}) {
-    for (const auto& phases : cases) {
-      PldPair fast, ref;
-      FRUGAL_CHECK_OK(ComposePld(phases.data(), static_cast<int64_t>(phases.size()), h, estimate, &fast));
-      FRUGAL_CHECK_OK(ComposePldReference(phases.data(), static_cast<int64_t>(phases.size()), h, estimate, &ref));
-      for (bool remove : {true, false}) {
-        const PldPmf& f = remove ? fast.remove : fast.add;
-        const PldPmf& r = remove ? ref.remove : ref.add;
-        const std::string where = "case q0=" + std::to_string(phases[0].q) + (remove ? " remove" : " add") +
-                                  (estimate == PldEstimate::kPessimistic ? " pessimistic" : " optimistic");
-        for (size_t i = 0; i < f.mass.size(); ++i) {
-          const int64_t at = f.offset + static_cast<int64_t>(i) - r.offset;
-          const double want = at >= 0 && at < static_cast<int64_t>(r.mass.size()) ? r.mass[at] : 0.0;
-          FRUGAL_CHECK(std::fabs(f.mass[i] - want) < 1e-14) << where << " i=" << i << " " << f.mass[i] << " vs " << want;
-        }
-        const double lost = estimate == PldEstimate::kPessimistic ? kPldTailMass : 0.0;
-        FRUGAL_CHECK(f.infinity >= r.infinity && f.infinity <= r.infinity + lost + 1e-16) << where;
-        for (double eps : {-1.0, 0.0, 0.5, 1.0, 2.0, 4.0}) {
-          const double got = PmfDelta(f, h, eps), want = PmfDelta(r, h, eps);
-          FRUGAL_CHECK(std::fabs(got - want) < 1e-13) << where << " eps=" << eps << " " << got << " vs " << want;
-        }
+  for (const auto& phases : cases) {
+    PldPair fast, ref;
+    FRUGAL_CHECK_OK(ComposePld(phases.data(), static_cast<int64_t>(phases.size()), h, &fast));
+    FRUGAL_CHECK_OK(ComposePldReference(phases.data(), static_cast<int64_t>(phases.size()), h, &ref));
+    for (bool remove : {true, false}) {
+      const PldPmf& f = remove ? fast.remove : fast.add;
+      const PldPmf& r = remove ? ref.remove : ref.add;
+      const std::string where = "case q0=" + std::to_string(phases[0].q) + (remove ? " remove" : " add");
+      for (size_t i = 0; i < f.mass.size(); ++i) {
+        const int64_t at = f.offset + static_cast<int64_t>(i) - r.offset;
+        const double want = at >= 0 && at < static_cast<int64_t>(r.mass.size()) ? r.mass[at] : 0.0;
+        FRUGAL_CHECK(std::fabs(f.mass[i] - want) < 1e-14) << where << " i=" << i << " " << f.mass[i] << " vs " << want;
+      }
+      FRUGAL_CHECK(f.infinity >= r.infinity && f.infinity <= r.infinity + 2 * kPldTailMass) << where;
+      for (double eps : {-1.0, 0.0, 0.5, 1.0, 2.0, 4.0}) {
+        const double got = PmfDelta(f, h, eps), want = PmfDelta(r, h, eps);
+        FRUGAL_CHECK(std::fabs(got - want) < 1e-13) << where << " eps=" << eps << " " << got << " vs " << want;
       }
     }
   }
@@ -158,25 +143,25 @@ FRUGAL_TEST(compose_matches_direct_convolution) {
 FRUGAL_TEST(no_steps_is_a_point_mass_at_zero) {
   const PldPhase none{0.3, 1.0, 0};
   PldPair p;
-  FRUGAL_CHECK_OK(ComposePld(&none, 1, 1e-4, PldEstimate::kPessimistic, &p));
+  FRUGAL_CHECK_OK(ComposePld(&none, 1, 1e-4, &p));
   FRUGAL_CHECK(p.remove.mass.size() == 1 && p.remove.mass[0] == 1 && p.remove.offset == 0 && p.remove.infinity == 0);
   FRUGAL_CHECK(p.add.mass.size() == 1 && p.add.infinity == 0);
 }
 
 FRUGAL_TEST(bad_inputs_are_statuses) {
   PldPair p;
-  FRUGAL_CHECK(GaussianPld(0, 1, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
-  FRUGAL_CHECK(GaussianPld(1.5, 1, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
-  FRUGAL_CHECK(GaussianPld(0.1, NAN, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
-  FRUGAL_CHECK(GaussianPld(0.1, 1, 0, PldEstimate::kPessimistic, &p).code() == Code::kRange);
-  FRUGAL_CHECK(GaussianPld(0.1, 1, 2, PldEstimate::kPessimistic, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0, 1, 1e-4, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(1.5, 1, 1e-4, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0.1, NAN, 1e-4, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0.1, 1, 0, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0.1, 1, 2, &p).code() == Code::kRange);
   const PldPhase negative{0.1, 1, -1};
-  FRUGAL_CHECK(ComposePld(&negative, 1, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
+  FRUGAL_CHECK(ComposePld(&negative, 1, 1e-4, &p).code() == Code::kRange);
   // σ = 1e-3: one step's loss reaches ~5e5 nats, far more grid points than allowed.
-  FRUGAL_CHECK(GaussianPld(0.1, 1e-3, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0.1, 1e-3, 1e-4, &p).code() == Code::kRange);
   // 1e12 steps: the composed window is far too wide.
   const PldPhase many{0.1, 1, 1000000000000};
-  FRUGAL_CHECK(ComposePld(&many, 1, 1e-4, PldEstimate::kPessimistic, &p).code() == Code::kRange);
+  FRUGAL_CHECK(ComposePld(&many, 1, 1e-4, &p).code() == Code::kRange);
 }
 
 FRUGAL_TEST_MAIN

@@ -33,25 +33,19 @@ struct PldPair {
   PldPmf remove, add;
 };
 
-// Pessimistic: each loss rounded up the way connect-the-dots does (δ above the true
-// curve: the bound to report). Optimistic: each loss rounded down to its grid point and
-// nothing put at +∞ (δ below the true curve, up to kPldTailMass after composition:
-// the lower tail the FFT window wraps upwards), for a lower bound on ε.
-enum class PldEstimate { kPessimistic, kOptimistic };
-
 // The largest grid a PLD may take (a single step or the composition), in points.
 constexpr int64_t kPldMaxPoints = int64_t{1} << 22;
 // Mass each composed direction may lose past the ends of its FFT window (added to `infinity`).
 constexpr double kPldTailMass = 1e-20;
 
-// One step's PLD pair at grid spacing h ∈ (0, 1].
-Status GaussianPld(double q, double sigma, double h, PldEstimate estimate, PldPair* out);
+// One step's pessimistic PLD pair at grid spacing h ∈ (0, 1].
+Status GaussianPld(double q, double sigma, double h, PldPair* out);
 
 // The composition of all phases (phases with steps = 0 contribute nothing; no steps at
 // all gives the point mass at ε = 0). E_RANGE when a grid would exceed kPldMaxPoints.
-Status ComposePld(const PldPhase* phases, int64_t count, double h, PldEstimate estimate, PldPair* out);
+Status ComposePld(const PldPhase* phases, int64_t count, double h, PldPair* out);
 
 // The reference the tests hold ComposePld to: direct convolution, small grids only.
-Status ComposePldReference(const PldPhase* phases, int64_t count, double h, PldEstimate estimate, PldPair* out);
+Status ComposePldReference(const PldPhase* phases, int64_t count, double h, PldPair* out);
 
 }  // namespace frugal

@@ -76,10 +76,9 @@ Tails AddTails(double eps, double q, double sigma) {
   return {base, (1 - q) * base + q * NormalCdf((x - 1) / sigma)};
 }
 
-// Connect-the-dots pmf on ε_i = i·h, i ∈ [lo, hi], from the direction's `tails`; the
-// optimistic estimate keeps each bin's mass at its lower end and the top tail at ε_hi.
+// Connect-the-dots pmf on ε_i = i·h, i ∈ [lo, hi], from the direction's `tails`.
 template <class TailsAt>
-Status ConnectDots(int64_t lo, int64_t hi, double h, PldEstimate estimate, TailsAt tails, PldPmf* out) {
+Status ConnectDots(int64_t lo, int64_t hi, double h, TailsAt tails, PldPmf* out) {
   if (hi - lo + 1 > kPldMaxPoints) {
     return Status::Range("one step's privacy loss spans " + std::to_string(hi - lo + 1) + " grid points (at most " +
                          std::to_string(kPldMaxPoints) + "): σ is too small for this discretization; use a coarser one");
@@ -94,18 +93,12 @@ Status ConnectDots(int64_t lo, int64_t hi, double h, PldEstimate estimate, Tails
     const double eps = static_cast<double>(lo + static_cast<int64_t>(j)) * h;
     const Tails above = tails(eps + h);
     const double pb = std::max(0.0, below.p - above.p), qb = std::max(0.0, below.q - above.q);
-    const double upper =
-        estimate == PldEstimate::kOptimistic ? 0.0 : std::min(pb, std::max(0.0, up * (pb - std::exp(eps) * qb)));
+    const double upper = std::min(pb, std::max(0.0, up * (pb - std::exp(eps) * qb)));
     out->mass[j] += pb - upper;
     out->mass[j + 1] += upper;
     below = above;
   }
-  if (estimate == PldEstimate::kPessimistic) {
-    out->infinity = below.p;
-  } else {
-    out->mass[n - 1] += below.p;
-    out->infinity = 0;
-  }
+  out->infinity = below.p;
   // Zero mass at the ends (the flat stretch of δ, tails below the smallest double) is
   // trimmed: shorter grids, and LogMgf's scaling point has mass.
   const auto first = std::find_if(out->mass.begin(), out->mass.end(), [](double m) { return m > 0; });
@@ -232,21 +225,21 @@ const Fft& FftOfSize(size_t n) {
 
 }  // namespace
 
-Status GaussianPld(double q, double sigma, double h, PldEstimate estimate, PldPair* out) {
+Status GaussianPld(double q, double sigma, double h, PldPair* out) {
   FRUGAL_RETURN_IF_ERROR(CheckSpacing(h));
   FRUGAL_RETURN_IF_ERROR(CheckPhase({q, sigma, 1}));
   const double z = kTailSigmas * sigma;
   // Loss is increasing in x: the remove direction's x ranges over P's bulk [−zσ, 1 + zσ]
   // (only N(1, σ²) when q = 1), the add direction's over N(0, σ²)'s [−zσ, zσ].
   const double remove_lo = RemoveLoss(q == 1 ? 1 - z : -z, q, sigma), remove_hi = RemoveLoss(1 + z, q, sigma);
-  FRUGAL_RETURN_IF_ERROR(ConnectDots(FloorIndex(remove_lo, h), CeilIndex(remove_hi, h), h, estimate,
+  FRUGAL_RETURN_IF_ERROR(ConnectDots(FloorIndex(remove_lo, h), CeilIndex(remove_hi, h), h,
                                      [&](double e) { return RemoveTails(e, q, sigma); }, &out->remove));
   const double add_lo = -RemoveLoss(z, q, sigma), add_hi = -RemoveLoss(-z, q, sigma);
-  return ConnectDots(FloorIndex(add_lo, h), CeilIndex(add_hi, h), h, estimate, [&](double e) { return AddTails(e, q, sigma); },
+  return ConnectDots(FloorIndex(add_lo, h), CeilIndex(add_hi, h), h, [&](double e) { return AddTails(e, q, sigma); },
                      &out->add);
 }
 
-Status ComposePld(const PldPhase* phases, int64_t count, double h, PldEstimate estimate, PldPair* out) {
+Status ComposePld(const PldPhase* phases, int64_t count, double h, PldPair* out) {
   FRUGAL_RETURN_IF_ERROR(CheckSpacing(h));
   if (count < 0 || (count > 0 && phases == nullptr)) return Status::Range("phases: expected a list of phases");
   std::vector<PldPair> steps_pld;
@@ -255,7 +248,7 @@ Status ComposePld(const PldPhase* phases, int64_t count, double h, PldEstimate e
     FRUGAL_RETURN_IF_ERROR(CheckPhase(phases[k]));
     if (phases[k].steps == 0) continue;
     steps_pld.emplace_back();
-    FRUGAL_RETURN_IF_ERROR(GaussianPld(phases[k].q, phases[k].sigma, h, estimate, &steps_pld.back()));
+    FRUGAL_RETURN_IF_ERROR(GaussianPld(phases[k].q, phases[k].sigma, h, &steps_pld.back()));
     steps.push_back(phases[k].steps);
   }
   if (steps.empty()) {  // nothing released: the loss is 0 with certainty
@@ -309,8 +302,7 @@ Status ComposePld(const PldPhase* phases, int64_t count, double h, PldEstimate e
       // FFT rounding leaves ±1e−17-sized noise; a negative mass is dropped (it would lower δ).
       pmf->mass[m] = std::max(0.0, imaginary ? v.imag() : v.real());
     }
-    const double lost = estimate == PldEstimate::kPessimistic ? kPldTailMass : 0.0;
-    pmf->infinity = std::min(1.0, ComposedInfinity(pmfs, steps) + lost);
+    pmf->infinity = std::min(1.0, ComposedInfinity(pmfs, steps) + kPldTailMass);
   };
   unfold(wr, origin_remove, false, removes, &out->remove);
   unfold(wa, origin_add, true, adds, &out->add);

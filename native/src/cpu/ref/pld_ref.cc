@@ -21,12 +21,12 @@ void Convolve(const PldPmf& a, const PldPmf& b, PldPmf* out) {
 
 }  // namespace
 
-Status ComposePldReference(const PldPhase* phases, int64_t count, double h, PldEstimate estimate, PldPair* out) {
+Status ComposePldReference(const PldPhase* phases, int64_t count, double h, PldPair* out) {
   out->remove = out->add = PldPmf{{1.0}, 0, 0.0};
   for (int64_t k = 0; k < count; ++k) {
     PldPair step;
     if (phases[k].steps == 0) continue;
-    FRUGAL_RETURN_IF_ERROR(GaussianPld(phases[k].q, phases[k].sigma, h, estimate, &step));
+    FRUGAL_RETURN_IF_ERROR(GaussianPld(phases[k].q, phases[k].sigma, h, &step));
     for (int64_t t = 0; t < phases[k].steps; ++t) {
       Convolve(out->remove, step.remove, &out->remove);
       Convolve(out->add, step.add, &out->add);
