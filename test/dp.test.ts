@@ -374,7 +374,7 @@ test('kept per-sample gradients: linearGradNorms returns GᵢᵀAᵢ, clippedLin
 });
 
 test('PrivacyEngine tracks ε, refuses a step past the budget, and takes empty batches', (t) => {
-  const opts = { datasetSize: 1000, sampleRate: 0.01, noiseMultiplier: 1.0, maxGradNorm: 1, delta: 1e-5, seed: 42 };
+  const opts = { datasetSize: 1000, sampleRate: 0.01, noiseMultiplier: 1.0, maxGradNorm: 1, delta: 1e-5, seed: 42, accountant: 'rdp' as const };
   const budget = dp.rdp.epsilon({ q: 0.01, sigma: 1, steps: 3, delta: 1e-5 }).epsilon;
   const engine = new PrivacyEngine({ ...opts, epsilonBudget: budget * 1.0000001 });
   const empty = { A: Tensor.from(new Float32Array(0), [0, 4]), G: Tensor.from(new Float32Array(0), [0, 2]), bias: true };

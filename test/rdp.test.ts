@@ -111,12 +111,23 @@ async function runJob(job: { schema: object; run(c: never, ctx: typeof quiet): P
 }
 
 test('job dp-epsilon: the Abadi setting from batch size and epochs, and phases', async (t) => {
-  const r = await runJob(dpEpsilonJob, { type: 'dp-epsilon', datasetSize: 60000, batchSize: 256, epochs: 60, sigma: 1.1 });
+  const r = await runJob(dpEpsilonJob, { type: 'dp-epsilon', datasetSize: 60000, batchSize: 256, epochs: 60, sigma: 1.1, accountant: 'rdp' });
   t.is(Math.round((r.epsilon as number) * 1e4) / 1e4, 2.5967);
   t.is(r.delta, 1e-5);
   t.is((r.phases as Array<{ steps: number }>)[0].steps, 14063);
-  const p = await runJob(dpEpsilonJob, { type: 'dp-epsilon', phases: [{ q: 0.04, sigma: 1.5, steps: 2250 }], delta: 1e-5 });
+  t.is(r.pld, undefined);
+  const p = await runJob(dpEpsilonJob, { type: 'dp-epsilon', phases: [{ q: 0.04, sigma: 1.5, steps: 2250 }], delta: 1e-5, accountant: 'rdp' });
   t.true(rel(p.epsilon as number, 7.32911117143) < 1e-6);
+  // Both by default: each a valid bound, the smaller reported.
+  const both = await runJob(dpEpsilonJob, { type: 'dp-epsilon', datasetSize: 60000, batchSize: 256, epochs: 60, sigma: 1.1 });
+  const byRdp = both.rdp as { epsilon: number; order: number };
+  const byPld = both.pld as { epsilon: number; discretization: number };
+  t.is(both.accountant, 'both');
+  t.is(Math.round(byRdp.epsilon * 1e4) / 1e4, 2.5967);
+  t.is(byPld.epsilon, dp.pld.epsilon({ q: 256 / 60000, sigma: 1.1, steps: 14063, delta: 1e-5 }).epsilon);
+  t.is(both.epsilon, Math.min(byRdp.epsilon, byPld.epsilon));
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, sigma: 1, steps: 1, accountant: 'pld', orders: [2] }), { code: 'E_CONFIG', message: /orders/ } as never);
+  await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, sigma: 1, steps: 1, accountant: 'moments' }), { code: 'E_CONFIG' } as never);
   await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, sigma: 1, steps: 1, extra: 1 }), { code: 'E_CONFIG' } as never);
   await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', q: 0.1, batchSize: 3, sigma: 1, steps: 1 }), { code: 'E_CONFIG', message: /exactly one of q and batchSize/ } as never);
   await t.throwsAsync(runJob(dpEpsilonJob, { type: 'dp-epsilon', batchSize: 3, sigma: 1, steps: 1 }), { code: 'E_CONFIG', message: /datasetSize/ } as never);
@@ -124,9 +135,14 @@ test('job dp-epsilon: the Abadi setting from batch size and epochs, and phases',
 });
 
 test('job dp-noise: σ for a target ε', async (t) => {
-  const r = await runJob(dpNoiseJob, { type: 'dp-noise', q: 256 / 60000, steps: 14063, targetEpsilon: 2.5966555286883684 });
+  const r = await runJob(dpNoiseJob, { type: 'dp-noise', q: 256 / 60000, steps: 14063, targetEpsilon: 2.5966555286883684, accountant: 'rdp' });
   t.true(Math.abs((r.sigma as number) - 1.1) < 1e-5, `${r.sigma}`);
-  t.true((r.epsilon as number) <= 2.5966555286883684);
+  t.true((r.rdp as { epsilon: number }).epsilon <= 2.5966555286883684);
+  const both = await runJob(dpNoiseJob, { type: 'dp-noise', q: 0.01, steps: 1000, targetEpsilon: 1 });
+  const byRdp = both.rdp as { sigma: number; epsilon: number };
+  const byPld = both.pld as { sigma: number; epsilon: number };
+  t.true(byPld.sigma < byRdp.sigma && byPld.epsilon <= 1 && byRdp.epsilon <= 1, JSON.stringify(both));
+  t.is(both.sigma, byPld.sigma);
   await t.throwsAsync(runJob(dpNoiseJob, { type: 'dp-noise', q: 0.01, steps: 10 }), { code: 'E_CONFIG' } as never);
   await t.throwsAsync(runJob(dpNoiseJob, { type: 'dp-noise', q: 0.01, targetEpsilon: 1 }), { code: 'E_CONFIG', message: /steps or epochs/ } as never);
 });

@@ -61,6 +61,21 @@ const EPSILON_KEYS = optionKeys<PldEpsilonOptions>({ ...COMMON_KEYS, delta: true
 const DELTA_KEYS = optionKeys<PldDeltaOptions>({ ...COMMON_KEYS, epsilon: true });
 const NOISE_MULTIPLIER_KEYS = optionKeys<PldNoiseMultiplierOptions>({ q: true, steps: true, targetEpsilon: true, delta: true, tol: true, discretization: true });
 
+/** The largest σ the PLD accountant takes (ε is below 1e-9 beyond it for any practical step count; native/include/frugal/pld.h holds the same bound). */
+export const MAX_SIGMA = 1e6;
+
+/** The checked phases, σ within the accountant's range too. */
+function pldPhases(o: PhaseOptions): Phase[] {
+  const phases = phasesOf(o, 'options');
+  phases.forEach((p, i) => {
+    if (p.sigma > MAX_SIGMA) {
+      const name = o.phases === undefined ? 'options.sigma' : `options.phases[${i}].sigma`;
+      throw new FrugalError('E_RANGE', `${name}: expected a finite number in (0, ${MAX_SIGMA}] for the PLD accountant, got ${p.sigma}`);
+    }
+  });
+  return phases;
+}
+
 function checkDiscretization(h: unknown, name: string): number {
   return h === undefined ? DEFAULT_DISCRETIZATION : checkNumber(h, name, { min: 1e-6, max: 1 });
 }
@@ -136,7 +151,7 @@ export function epsilon(opts: PldEpsilonOptions): { epsilon: number } {
   const o = checkOptions<PldEpsilonOptions>(opts, 'options', EPSILON_KEYS);
   const delta = checkDelta(o.delta, 'options.delta');
   const h = checkDiscretization(o.discretization, 'options.discretization');
-  return { epsilon: pairEpsilon(compose(phasesOf(o, 'options'), h), delta) };
+  return { epsilon: pairEpsilon(compose(pldPhases(o), h), delta) };
 }
 
 /**
@@ -148,7 +163,7 @@ export function delta(opts: PldDeltaOptions): { delta: number } {
   const o = checkOptions<PldDeltaOptions>(opts, 'options', DELTA_KEYS);
   const eps = checkNumber(o.epsilon, 'options.epsilon', { min: 0 });
   const h = checkDiscretization(o.discretization, 'options.discretization');
-  return { delta: pairDelta(compose(phasesOf(o, 'options'), h), eps) };
+  return { delta: pairDelta(compose(pldPhases(o), h), eps) };
 }
 
 /**

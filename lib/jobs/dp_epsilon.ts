@@ -1,9 +1,20 @@
-// Job type 'dp-epsilon': ε of a DP-SGD run (RDP accountant, Balle et al. 2020 conversion).
-// The sampling rate is `q` or batchSize/datasetSize; the length is `steps` or
-// ⌈epochs/q⌉; several `phases` compose.
+// Job type 'dp-epsilon': ε of a DP-SGD run by the PLD accountant, the RDP accountant
+// (Balle et al. 2020 conversion) or both (the default: each is a valid upper bound, so
+// the smaller is reported as `epsilon`). The sampling rate is `q` or
+// batchSize/datasetSize; the length is `steps` or ⌈epochs/q⌉; several `phases` compose.
 import { FrugalError } from '../errors';
-import { epsilon } from '../dp/rdp';
+import { epsilon as pldEpsilon, DEFAULT_DISCRETIZATION } from '../dp/pld';
+import { epsilon as rdpEpsilon } from '../dp/rdp';
 import type { JobType } from './job';
+
+/** Which accountant a dp job uses: one of the two, or both side by side. */
+export type JobAccountant = 'rdp' | 'pld' | 'both';
+
+/** The schema of a dp job's `accountant` and `discretization` fields. */
+export const accountantProperties = {
+  accountant: { enum: ['rdp', 'pld', 'both'], default: 'both' },
+  discretization: { type: 'number', minimum: 1e-6, maximum: 1, default: DEFAULT_DISCRETIZATION },
+};
 
 /** One phase of a DP-SGD run as a job file gives it (q or batchSize, steps or epochs). */
 export interface DpPhaseConfig {
@@ -21,6 +32,8 @@ export interface DpEpsilonConfig extends Partial<DpPhaseConfig> {
   phases?: DpPhaseConfig[];
   delta: number;
   orders?: number[];
+  accountant: JobAccountant;
+  discretization: number;
 }
 
 const phaseProperties = {
@@ -50,11 +63,12 @@ export function resolvePhase(p: Partial<DpPhaseConfig>, datasetSize: number | un
 /**
  * `frugal run` job 'dp-epsilon'. Example job file:
  * `{ "type": "dp-epsilon", "datasetSize": 60000, "batchSize": 256, "epochs": 60, "sigma": 1.1 }`
- * → `{ "epsilon": 2.5967, "order": 8.1, "delta": 1e-5, "phases": [...] }`.
+ * → `{ "epsilon": 2.3818, "accountant": "both", "delta": 1e-5, "phases": [...],
+ *      "rdp": { "epsilon": 2.5967, "order": 8.1, … }, "pld": { "epsilon": 2.3818, "discretization": 1e-4 } }`.
  */
 export const dpEpsilonJob: JobType<DpEpsilonConfig> = {
   type: 'dp-epsilon',
-  description: 'ε of DP-SGD with Poisson sampling for a given noise multiplier (RDP accountant, Balle et al. 2020 conversion)',
+  description: 'ε of DP-SGD with Poisson sampling for a given noise multiplier (PLD and/or RDP accountant)',
   schema: {
     type: 'object',
     properties: {
@@ -68,6 +82,7 @@ export const dpEpsilonJob: JobType<DpEpsilonConfig> = {
       },
       delta: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-5 },
       orders: { type: 'array', minItems: 1, items: { type: 'number', exclusiveMinimum: 1 } },
+      ...accountantProperties,
     },
     required: ['type'],
     additionalProperties: false,
@@ -86,8 +101,12 @@ export const dpEpsilonJob: JobType<DpEpsilonConfig> = {
       if (steps === undefined) throw new FrugalError('E_CONFIG', `${where || '/'}: give steps or epochs`);
       return { q, sigma: p.sigma, steps };
     });
-    const result = epsilon({ phases, delta: config.delta, orders: config.orders });
+    if (config.orders !== undefined && config.accountant === 'pld') throw new FrugalError('E_CONFIG', '/orders: only the rdp accountant takes orders');
+    const { delta, accountant, discretization } = config;
+    const rdp = accountant === 'pld' ? undefined : { ...rdpEpsilon({ phases, delta, orders: config.orders }), conversion: 'balle2020' };
+    const pld = accountant === 'rdp' ? undefined : { ...pldEpsilon({ phases, delta, discretization }), discretization };
     ctx.progress(1);
-    return { epsilon: result.epsilon, order: result.order, delta: config.delta, phases, accountant: 'rdp', conversion: 'balle2020' };
+    const epsilon = Math.min(rdp?.epsilon ?? Infinity, pld?.epsilon ?? Infinity);
+    return { epsilon, accountant, delta, phases, ...(rdp && { rdp }), ...(pld && { pld }) };
   },
 };

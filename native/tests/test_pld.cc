@@ -153,6 +153,7 @@ FRUGAL_TEST(bad_inputs_are_statuses) {
   FRUGAL_CHECK(GaussianPld(0, 1, 1e-4, &p).code() == Code::kRange);
   FRUGAL_CHECK(GaussianPld(1.5, 1, 1e-4, &p).code() == Code::kRange);
   FRUGAL_CHECK(GaussianPld(0.1, NAN, 1e-4, &p).code() == Code::kRange);
+  FRUGAL_CHECK(GaussianPld(0.1, 2 * kPldMaxSigma, 1e-4, &p).code() == Code::kRange);
   FRUGAL_CHECK(GaussianPld(0.1, 1, 0, &p).code() == Code::kRange);
   FRUGAL_CHECK(GaussianPld(0.1, 1, 2, &p).code() == Code::kRange);
   const PldPhase negative{0.1, 1, -1};

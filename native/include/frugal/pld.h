@@ -33,6 +33,10 @@ struct PldPair {
   PldPmf remove, add;
 };
 
+// The largest σ taken (lib/dp/pld.ts checks it first): beyond, σ² overflows the grid's
+// arithmetic, and ε is below 1e-9 for any practical step count anyway.
+constexpr double kPldMaxSigma = 1e6;
+
 // The largest grid a PLD may take (a single step or the composition), in points.
 constexpr int64_t kPldMaxPoints = int64_t{1} << 22;
 // Mass each composed direction may lose past the ends of its FFT window (added to `infinity`).

@@ -114,7 +114,9 @@ int64_t CeilIndex(double eps, double h) { return static_cast<int64_t>(std::ceil(
 
 Status CheckPhase(const PldPhase& p) {
   if (!(p.q > 0 && p.q <= 1)) return Status::Range("q must lie in (0, 1], got " + std::to_string(p.q));
-  if (!(p.sigma > 0 && p.sigma < INFINITY)) return Status::Range("sigma must be finite and > 0, got " + std::to_string(p.sigma));
+  if (!(p.sigma > 0 && p.sigma <= kPldMaxSigma)) {
+    return Status::Range("sigma must lie in (0, " + std::to_string(kPldMaxSigma) + "], got " + std::to_string(p.sigma));
+  }
   if (p.steps < 0) return Status::Range("steps must be >= 0, got " + std::to_string(p.steps));
   return Status::Ok();
 }
