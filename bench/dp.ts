@@ -6,6 +6,9 @@
 //            kept where the norms materialize them, T = 512), against the non-private weight
 //            gradient GᵀA over all B·T tokens (bar: DP step ≤ 1.5× non-private at T = 128, i.e.
 //            ratio ≥ 0.67), and where kept, against the step without keeping them.
+//   accountants (CPU only, device-independent): dp.pld.epsilon at Abadi's MNIST setting and
+//            at q = 1e-4, σ = 1, 100,000 steps (goal ≤ 50 ms), against dp.rdp.epsilon, with
+//            both ε in the notes; noiseMultiplier by PLD against RDP at q ∈ {0.01, 0.5}.
 // Norm rates are nominal: 2× the cheaper cost of the issue's model, min(T²(din+dout), T·din·dout)
 // per sample (the CPU Gram kernel skips the symmetric half, so it does about half of that);
 // every rate of a case divides Frugal's nominal work by that implementation's time.
@@ -13,6 +16,31 @@ import { Tensor, dp, zeros } from '../lib';
 import { matmul } from '../lib/matmul';
 import type { BenchCase, BenchOptions, BenchSuite } from './suite';
 import { filled } from './data';
+
+function accountantCases(): BenchCase[] {
+  const list: BenchCase[] = [];
+  const settings = [
+    { label: "Abadi MNIST q=256/60000 σ=1.1 T=14063 δ=1e-5", q: 256 / 60000, sigma: 1.1, steps: 14063, delta: 1e-5 },
+    { label: 'q=1e-4 σ=1 T=100000 δ=1e-8', q: 1e-4, sigma: 1, steps: 100000, delta: 1e-8 },
+  ];
+  for (const { label, ...c } of settings) {
+    list.push({
+      name: `pld.epsilon ${label}`,
+      frugal: () => dp.pld.epsilon(c),
+      baselines: [{ name: 'rdp.epsilon', fn: () => dp.rdp.epsilon(c) }],
+      notes: { 'ε PLD': dp.pld.epsilon(c).epsilon.toFixed(4), 'ε RDP': dp.rdp.epsilon(c).epsilon.toFixed(4) },
+    });
+  }
+  for (const c of [{ q: 0.01, steps: 1000, targetEpsilon: 1, delta: 1e-5 }, { q: 0.5, steps: 100, targetEpsilon: 5, delta: 1e-5 }]) {
+    list.push({
+      name: `pld.noiseMultiplier q=${c.q} T=${c.steps} ε=${c.targetEpsilon}`,
+      frugal: () => dp.pld.noiseMultiplier(c),
+      baselines: [{ name: 'rdp.noiseMultiplier', fn: () => dp.rdp.noiseMultiplier(c) }],
+      notes: { 'σ PLD': dp.pld.noiseMultiplier(c).toFixed(4), 'σ RDP': dp.rdp.noiseMultiplier(c).toFixed(4) },
+    });
+  }
+  return list;
+}
 
 function cases(opts: BenchOptions): BenchCase[] {
   const B = opts.quick ? 8 : 32;
@@ -59,6 +87,7 @@ function cases(opts: BenchOptions): BenchCase[] {
       baselines,
     });
   }
+  if (opts.device === 'cpu') list.push(...accountantCases());
   return list;
 }
 

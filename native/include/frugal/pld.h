@@ -1,6 +1,6 @@
 // Privacy loss distributions (PLD) of DP-SGD's Poisson-subsampled Gaussian mechanism,
 // discretised pessimistically and composed by FFT: the core of lib/dp/pld.ts's
-// accountant. Math in DESIGN.md ("PLD accountant") and in core/pld.cc.
+// accountant. The math is in core/pld.cc (DESIGN.md predates it: its RDP note lists the old orders).
 //
 // A PLD here is a pmf on the grid ε_i = (offset + i)·h plus a mass at +∞. Its
 // hockey-stick curve δ(ε) = infinity + Σ_i mass_i (1 − e^{ε − ε_i})₊ bounds the true
