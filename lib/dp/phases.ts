@@ -59,6 +59,31 @@ export function phasesOf(opts: PhaseOptions, name: string): Phase[] {
   return [checkPhase({ q: opts.q, sigma: opts.sigma, steps: opts.steps }, name)];
 }
 
+/** What both accountants' noiseMultiplier take (each adds its own options). */
+export interface CalibrationOptions {
+  /** Poisson sampling rate, in (0, 1]. */
+  q: number;
+  /** Number of steps, a positive integer. */
+  steps: number;
+  /** The ε to reach, > 0. */
+  targetEpsilon: number;
+  /** Target δ, in (0, 1). */
+  delta: number;
+  /** Absolute tolerance on σ of the bisection (each accountant's default); below σ's own spacing the result is exact to the last bit. */
+  tol?: number;
+}
+
+/** The checked {@link CalibrationOptions} of already-checked options `o`, `tol` defaulting to `defaultTol`. */
+export function checkCalibration(o: Partial<CalibrationOptions>, defaultTol: number): Required<CalibrationOptions> {
+  return {
+    q: checkQ(o.q, 'options.q'),
+    steps: checkInt(o.steps, 'options.steps', 1, Number.MAX_SAFE_INTEGER),
+    targetEpsilon: checkNumber(o.targetEpsilon, 'options.targetEpsilon', { min: 0, max: Infinity, open: true }),
+    delta: checkDelta(o.delta, 'options.delta'),
+    tol: o.tol === undefined ? defaultTol : checkNumber(o.tol, 'options.tol', { min: 0, max: 1, open: true }),
+  };
+}
+
 /** The largest σ {@link smallestSigma} tries. */
 export const MAX_SIGMA = 1e4;
 

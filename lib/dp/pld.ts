@@ -6,8 +6,8 @@
 // lower at small q), at tens of ms per call.
 import { native } from '../binding';
 import { FrugalError } from '../errors';
-import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
-import { checkDelta, checkQ, phasesOf, smallestSigma, type Phase, type PhaseOptions } from './phases';
+import { checkNumber, checkOptions, optionKeys } from '../validate';
+import { checkCalibration, checkDelta, phasesOf, smallestSigma, type CalibrationOptions, type Phase, type PhaseOptions } from './phases';
 import { noiseMultiplier as rdpNoiseMultiplier } from './rdp';
 
 /** One direction's composed PLD: mass[i] at ε = (offset + i)·h, and mass at +∞. */
@@ -40,18 +40,8 @@ export interface PldDeltaOptions extends PhaseOptions {
   discretization?: number;
 }
 
-/** Options of {@link noiseMultiplier}. */
-export interface PldNoiseMultiplierOptions {
-  /** Poisson sampling rate, in (0, 1]. */
-  q: number;
-  /** Number of steps, a positive integer. */
-  steps: number;
-  /** The ε to reach, > 0. */
-  targetEpsilon: number;
-  /** Target δ, in (0, 1). */
-  delta: number;
-  /** Absolute tolerance on σ of the bisection (default 1e-4: below the discretisation's own effect on σ). */
-  tol?: number;
+/** Options of {@link noiseMultiplier} (tol default 1e-4: below the discretisation's own effect on σ). */
+export interface PldNoiseMultiplierOptions extends CalibrationOptions {
   /** As in {@link PldEpsilonOptions}. */
   discretization?: number;
 }
@@ -176,11 +166,7 @@ export function delta(opts: PldDeltaOptions): { delta: number } {
  */
 export function noiseMultiplier(opts: PldNoiseMultiplierOptions): number {
   const o = checkOptions<PldNoiseMultiplierOptions>(opts, 'options', NOISE_MULTIPLIER_KEYS);
-  const q = checkQ(o.q, 'options.q');
-  const steps = checkInt(o.steps, 'options.steps', 1, Number.MAX_SAFE_INTEGER);
-  const target = checkNumber(o.targetEpsilon, 'options.targetEpsilon', { min: 0, max: Infinity, open: true });
-  const delta = checkDelta(o.delta, 'options.delta');
-  const tol = o.tol === undefined ? 1e-4 : checkNumber(o.tol, 'options.tol', { min: 0, max: 1, open: true });
+  const { q, steps, targetEpsilon: target, delta, tol } = checkCalibration(o, 1e-4);
   const h = checkDiscretization(o.discretization, 'options.discretization');
   const eps = (sigma: number) => {
     try {

@@ -23,8 +23,8 @@
 // σ = 1.1, 60 epochs, δ = 1e-5) comes from the older conversion
 // ε = rdp_α + ln(1/δ)/(α−1); with Balle et al.'s conversion Frugal gives 2.5967.
 import { FrugalError, describe } from '../errors';
-import { checkInt, checkNumber, checkOptions, optionKeys } from '../validate';
-import { checkDelta, checkQ, phasesOf, smallestSigma, type Phase, type PhaseOptions } from './phases';
+import { checkNumber, checkOptions, optionKeys } from '../validate';
+import { checkCalibration, checkDelta, phasesOf, smallestSigma, type CalibrationOptions, type Phase, type PhaseOptions } from './phases';
 
 /** Options of {@link epsilon}: one phase (`q`, `sigma`, `steps`) or a list of `phases`. */
 export interface EpsilonOptions extends PhaseOptions {
@@ -34,18 +34,8 @@ export interface EpsilonOptions extends PhaseOptions {
   orders?: number[];
 }
 
-/** Options of {@link noiseMultiplier}. */
-export interface NoiseMultiplierOptions {
-  /** Poisson sampling rate, in (0, 1]. */
-  q: number;
-  /** Number of steps, a positive integer. */
-  steps: number;
-  /** The ε to reach, > 0. */
-  targetEpsilon: number;
-  /** Target δ, in (0, 1). */
-  delta: number;
-  /** Absolute tolerance on σ of the bisection (default 1e-6); below σ's own spacing the result is exact to the last bit. */
-  tol?: number;
+/** Options of {@link noiseMultiplier} (tol default 1e-6). */
+export interface NoiseMultiplierOptions extends CalibrationOptions {
   /** RDP orders α > 1 (default {@link DEFAULT_ORDERS}). */
   orders?: number[];
 }
@@ -286,11 +276,7 @@ export function epsilon(opts: EpsilonOptions): { epsilon: number; order: number 
  */
 export function noiseMultiplier(opts: NoiseMultiplierOptions): number {
   const o = checkOptions<NoiseMultiplierOptions>(opts, 'options', NOISE_MULTIPLIER_KEYS);
-  const q = checkQ(o.q, 'options.q');
-  const steps = checkInt(o.steps, 'options.steps', 1, Number.MAX_SAFE_INTEGER);
-  const target = checkNumber(o.targetEpsilon, 'options.targetEpsilon', { min: 0, max: Infinity, open: true });
-  const delta = checkDelta(o.delta, 'options.delta');
-  const tol = o.tol === undefined ? 1e-6 : checkNumber(o.tol, 'options.tol', { min: 0, max: 1, open: true });
+  const { q, steps, targetEpsilon: target, delta, tol } = checkCalibration(o, 1e-6);
   const orders = checkOrders(o.orders, 'options.orders');
   const eps = (sigma: number) => rdpToEpsilon(composedRdp([{ q, sigma, steps }], orders), orders, delta).epsilon;
   return smallestSigma(eps, target, tol, `q = ${q}, steps = ${steps}, δ = ${delta} (RDP)`);
