@@ -5,6 +5,7 @@
 // of the two directions'. Tighter than RDP (about 8% lower ε in the usual band, far
 // lower at small q), at tens of ms per call.
 import { native } from '../binding';
+import { callNative } from '../call';
 import { FrugalError } from '../errors';
 import { checkNumber, checkOptions, optionKeys } from '../validate';
 import { checkCalibration, checkDelta, phasesOf, smallestSigma, type CalibrationOptions, type Phase, type PhaseOptions } from './phases';
@@ -79,7 +80,7 @@ interface Composed {
 function compose(phases: Phase[], h: number): Composed {
   const triples = new Float64Array(phases.length * 3);
   phases.forEach((p, k) => triples.set([p.q, p.sigma, p.steps], 3 * k));
-  return { ...nat().dpPldCompose({ phases: triples, discretization: h }), h };
+  return { ...callNative(() => nat().dpPldCompose({ phases: triples, discretization: h })), h };
 }
 
 /**

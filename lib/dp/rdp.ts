@@ -183,13 +183,34 @@ export function logAFracIntegral(q: number, sigma: number, alpha: number): numbe
     for (let i = 0; i <= n; i++) sum += Math.exp(logTerm[i] - peak);
     return peak + Math.log(sum);
   }
-  // A − 1 = E[(1 − q + q e^u)^α − 1], the weights h φ summing to 1 to within e^−79.
+  // A − 1 = E[(1 + w)^α − 1] with w = q(e^u − 1); E[w] = q(E[e^u] − 1) = 0 exactly, so
+  // A − 1 = E[(1 + w)^α − 1 − αw], whose terms are O(w²) and barely cancel: a tiny A − 1
+  // keeps its relative precision (the weights h φ sum to 1, and h φ w to 0, within e^−49).
   let excess = 0;
   for (let i = 0; i <= n; i++) {
-    const weight = logTerm[i] - power[i];
-    excess += power[i] > 50 ? Math.exp(logTerm[i]) - Math.exp(weight) : Math.exp(weight) * Math.expm1(power[i]);
+    const logWeight = logTerm[i] - power[i];
+    const loss = power[i] / alpha; // ln(1 + w)
+    if (power[i] > 50) {
+      // (1 + w)^α dwarfs 1 + αw; in logs, as w may overflow (ln w ≈ ln(1 + w) once that passes 30).
+      const logW = loss > 30 ? loss : Math.log(Math.expm1(loss));
+      excess += Math.exp(logTerm[i]) - Math.exp(logWeight) - alpha * Math.exp(logWeight + logW);
+      continue;
+    }
+    const w = Math.expm1(loss);
+    excess += Math.exp(logWeight) * (Math.abs(w) < 0.1 ? powerExcess(w, alpha) : Math.expm1(power[i]) - alpha * w);
   }
   return Math.log1p(excess);
+}
+
+/** (1 + w)^α − 1 − αw for |w| < 0.1, by its binomial series Σ_{k≥2} C(α, k) w^k (no cancellation). */
+function powerExcess(w: number, alpha: number): number {
+  let term = (alpha * (alpha - 1) * w * w) / 2;
+  let sum = term;
+  for (let k = 2; k < 60 && Math.abs(term) > 1e-18 * Math.abs(sum); k++) {
+    term *= ((alpha - k) * w) / (k + 1);
+    sum += term;
+  }
+  return sum;
 }
 
 /** RDP at order α of one step of the sampled Gaussian mechanism. */
