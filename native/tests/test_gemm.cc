@@ -20,7 +20,7 @@ struct Case {
   bool transA, transB;
   bool shared_b = true;
   int64_t pad = 0;  // extra columns in every leading dimension
-  bool bias = false, scale = false, residual = false, gelu = false;
+  bool bias = false, scale = false, residual = false, gelu = false, relu = false, pre = false;
   float alpha = 1.0f, beta = 0.0f;
 };
 
@@ -33,6 +33,8 @@ std::string Describe(const Case& c) {
   if (c.scale) s += " colScale";
   if (c.residual) s += " residual";
   if (c.gelu) s += " gelu";
+  if (c.relu) s += " relu";
+  if (c.pre) s += " preActivation";
   if (c.alpha != 1.0f) s += " alpha";
   if (c.beta != 0.0f) s += " beta";
   return s;
@@ -69,17 +71,25 @@ void Check(const Case& c, uint32_t seed) {
   p.bias = c.bias ? bias.data() : nullptr;
   p.colScale = c.scale ? scale.data() : nullptr;
   p.residual = c.residual ? R.data() : nullptr;
-  p.activation = c.gelu ? Activation::kGelu : Activation::kNone;
+  p.activation = c.gelu ? Activation::kGelu : c.relu ? Activation::kRelu : Activation::kNone;
+  p.ldp = c.N + c.pad;
+  p.strideP = c.M * p.ldp;
+  test::Guarded pre_got(RandomVector(static_cast<size_t>(c.batch * p.strideP + 1), seed + 6));
+  std::vector<float> pre_want = pre_got.body();
 
   test::Guarded got(C0);
   std::vector<float> want = C0;
   p.C = got.data();
+  p.preActivation = c.pre ? pre_got.data() : nullptr;
   FRUGAL_CHECK_OK(Gemm(Context{}, p));
   FRUGAL_CHECK_GUARDS(got);
+  FRUGAL_CHECK_GUARDS(pre_got);
   p.C = want.data();
+  p.preActivation = c.pre ? pre_want.data() : nullptr;
   FRUGAL_CHECK_OK(GemmReference(p));
   const double tol = 1e-5 + 2e-6 * static_cast<double>(c.K) * std::fabs(c.alpha);
   FRUGAL_EXPECT_CLOSE(got.data(), want.data(), got.size(), tol, 1e-5, Describe(c));
+  FRUGAL_EXPECT_CLOSE(pre_got.data(), pre_want.data(), pre_got.size(), tol, 1e-5, Describe(c) + " (pre)");
 }
 
 }  // namespace
@@ -106,6 +116,11 @@ FRUGAL_TEST(gemm_handles_k_beyond_one_cache_block_and_padding) {
     beta.beta = 0.5f;
     beta.bias = beta.gelu = true;
     Check(beta, 13);
+    Case pre{1, 40, 70, 600, false, true, true, 1};
+    pre.bias = pre.gelu = pre.pre = pre.scale = true;
+    Check(pre, 14);
+    pre.gelu = false, pre.relu = true;
+    Check(pre, 15);
   });
 }
 
@@ -120,12 +135,14 @@ FRUGAL_TEST(gemm_batches_with_shared_and_per_batch_b) {
 FRUGAL_TEST(gemm_epilogues_alone_and_combined) {
   test::ForEachIsa([](Isa) {
     uint32_t seed = 100;
-    for (int mask = 1; mask < 64; ++mask) {
+    for (int mask = 1; mask < 256; ++mask) {
       Case c{2, 19, 37, 45, (mask & 1) != 0, false, (mask & 32) != 0};
       c.bias = mask & 1;
       c.scale = mask & 2;
       c.residual = mask & 4;
       c.gelu = mask & 8;
+      c.relu = (mask & 64) && !c.gelu;
+      c.pre = mask & 128;
       c.alpha = (mask & 16) ? -1.75f : 1.0f;
       c.beta = (mask & 32) ? 0.25f : 0.0f;
       Check(c, seed++);

@@ -1,5 +1,6 @@
 // GEMM in fp32 with fused epilogues:
-//   C[b] = act(mask ⊙ alpha * op(A[b]) * op(B[b]) + bias) * colScale + residual[b] + beta * C[b]
+//   pre  = mask ⊙ alpha * op(A[b]) * op(B[b]) + bias     (stored too when asked)
+//   C[b] = act(pre) * colScale + residual[b] + beta * C[b]
 // op(X) is X or Xᵀ. A is [batch, M, K] (or [batch, K, M] transposed), B is [K, N]
 // (or [N, K]) shared by every batch when strideB == 0, else one per batch.
 // Row-major with leading dimensions; every pointer may be null where optional.
@@ -11,7 +12,7 @@
 
 namespace frugal {
 
-enum class Activation { kNone = 0, kGelu = 1 };  // GELU is the exact erf form
+enum class Activation { kNone = 0, kGelu = 1, kRelu = 2 };  // GELU is the exact erf form
 
 // An optional multiplier per element of C (CPU only), given by its owner
 // through two callbacks: GradDrop's masked weight gradients. A multiplier is
@@ -39,6 +40,10 @@ struct GemmParams {
   const float* colScale = nullptr;  // [N], multiplies after the activation
   const float* residual = nullptr;  // [batch, M, N] with ldr/strideR, added after colScale
   int64_t ldr = 0, strideR = 0;
+  // [batch, M, N] with ldp/strideP: receives pre, the value before the activation
+  // (what a backward through the activation needs), or null.
+  float* preActivation = nullptr;
+  int64_t ldp = 0, strideP = 0;
   Activation activation = Activation::kNone;
   const GemmOutputMask* outputMask = nullptr;  // CPU only (E_DEVICE on CUDA)
   // CUDA only: allow TF32 tensor cores (10-bit mantissa products, fp32 accumulate)

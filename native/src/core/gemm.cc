@@ -34,11 +34,14 @@ Status ValidateGemm(const GemmParams& p) {
   if (p.K > 0 && p.ldb < std::max<int64_t>(1, b_cols)) return Bad("ldb " + Str(p.ldb) + " < " + Str(b_cols));
   if (p.ldc < p.N) return Bad("ldc " + Str(p.ldc) + " < N " + Str(p.N));
   if (p.residual && p.ldr < p.N) return Bad("ldr " + Str(p.ldr) + " < N " + Str(p.N));
-  if (p.strideA < 0 || p.strideB < 0 || p.strideC < 0 || p.strideR < 0) return Bad("batch strides must be >= 0");
+  if (p.preActivation && p.ldp < p.N) return Bad("ldp " + Str(p.ldp) + " < N " + Str(p.N));
+  if (p.strideA < 0 || p.strideB < 0 || p.strideC < 0 || p.strideR < 0 || p.strideP < 0) {
+    return Bad("batch strides must be >= 0");
+  }
   if (p.outputMask && (!p.outputMask->multipliers || !p.outputMask->allDropped)) {
     return NullArgument("matmul", "an outputMask callback");
   }
-  if (p.activation != Activation::kNone && p.activation != Activation::kGelu) {
+  if (p.activation != Activation::kNone && p.activation != Activation::kGelu && p.activation != Activation::kRelu) {
     return Status::Range("matmul: unknown activation");
   }
   return Status::Ok();

@@ -26,7 +26,9 @@ inline F Epilogue(F v, const Tile& t, int r, int c0, Mask m, const float* mult) 
     v = KeepLanes(Greater(k, Zero()), Mul(v, k));  // a dropped NaN product is 0 too
   }
   if (t.bias) v = Add(v, LoadAny(t.bias + c0, m, Full));
+  if (t.pre) StoreAny(t.pre + r * t.ldp + c0, m, Full, v);
   if (t.gelu) v = Gelu(v);
+  if (t.relu) v = Max(v, Zero());
   if (t.colScale) v = Mul(v, LoadAny(t.colScale + c0, m, Full));
   if (t.residual) v = Add(v, LoadAny(t.residual + r * t.ldr + c0, m, Full));
   if (t.old) v = MulAdd(Set1(t.beta), LoadAny(t.old + r * t.ldo + c0, m, Full), v);

@@ -49,9 +49,11 @@ struct Tile {
   const float* colScale;  // at the tile's first column, or null
   const float* residual;  // at the tile's top-left, or null
   int64_t ldr;
+  float* pre;             // the pre-activation output at the tile's top-left, or null
+  int64_t ldp;
   const float* old;       // C before the call, at the tile's top-left (beta != 0)
   int64_t ldo;
-  bool gelu;
+  bool gelu, relu;
   const GemmOutputMask* mask;  // multipliers of alpha·acc, or null
   int64_t row, col;            // the tile's top-left in C (for the mask)
 };
@@ -214,6 +216,7 @@ void Run(const GemmParams& p) {
     const float* A = p.A + b * p.strideA;
     float* C = p.C + b * p.strideC;
     const float* R = p.residual ? p.residual + b * p.strideR : nullptr;
+    float* P = p.preActivation ? p.preActivation + b * p.strideP : nullptr;
     const float* bbase = bpack + (shared_b ? 0 : b * b_size);
 
     static thread_local Scratch a_scratch, old_scratch;
@@ -272,9 +275,12 @@ void Run(const GemmParams& p) {
           t.colScale = p.colScale ? p.colScale + j : nullptr;
           t.residual = R ? R + i * p.ldr + j : nullptr;
           t.ldr = p.ldr;
+          t.pre = P ? P + i * p.ldp + j : nullptr;
+          t.ldp = p.ldp;
           t.old = p.beta != 0.0f ? old + i * ldo + j : nullptr;
           t.ldo = ldo;
           t.gelu = p.activation == Activation::kGelu;
+          t.relu = p.activation == Activation::kRelu;
           t.mask = p.outputMask;
           t.row = i;
           t.col = j;

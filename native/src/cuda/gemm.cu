@@ -1,5 +1,5 @@
 // CUDA GEMM with the fused epilogue of frugal/gemm.h:
-//   C[b] = act(alpha·op(A[b])·op(B[b]) + bias)·colScale + residual[b] + beta·C[b]
+//   C[b] = act(pre)·colScale + residual[b] + beta·C[b], pre = alpha·op(A[b])·op(B[b]) + bias
 //
 // Two kernels share one epilogue, applied to the accumulators while they are in
 // registers (no second pass over C):
@@ -30,7 +30,9 @@ constexpr int kMaxGridZ = 65535;  // batches beyond this loop inside the kernel
 __device__ __forceinline__ void StoreOut(const GemmParams& p, long long b, long long m, long long n, float acc) {
   float v = p.alpha * acc;
   if (p.bias) v += p.bias[n];
+  if (p.preActivation) p.preActivation[b * p.strideP + m * p.ldp + n] = v;
   if (p.activation == Activation::kGelu) v = GeluExact(v);
+  if (p.activation == Activation::kRelu) v = fmaxf(v, 0.0f);
   if (p.colScale) v *= p.colScale[n];
   if (p.residual) v += p.residual[b * p.strideR + m * p.ldr + n];
   float* c = p.C + b * p.strideC + m * p.ldc + n;

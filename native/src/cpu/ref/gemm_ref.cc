@@ -12,6 +12,7 @@ Status GemmReference(const GemmParams& p) {
     const float* B = p.B + b * p.strideB;
     float* C = p.C + b * p.strideC;
     const float* R = p.residual ? p.residual + b * p.strideR : nullptr;
+    float* P = p.preActivation ? p.preActivation + b * p.strideP : nullptr;
     for (int64_t i = 0; i < p.M; ++i) {
       for (int64_t j = 0; j < p.N; ++j) {
         float mult = 1.0f;
@@ -24,7 +25,9 @@ Status GemmReference(const GemmParams& p) {
         }
         double v = mult == 0.0f ? 0.0 : mult * (p.alpha * acc);
         if (p.bias) v += p.bias[j];
+        if (P) P[i * p.ldp + j] = static_cast<float>(v);
         if (p.activation == Activation::kGelu) v = GeluScalar(v);
+        if (p.activation == Activation::kRelu) v = v > 0 ? v : 0.0;
         if (p.colScale) v *= p.colScale[j];
         if (R) v += R[i * p.ldr + j];
         float& c = C[i * p.ldc + j];
