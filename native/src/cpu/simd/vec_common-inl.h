@@ -51,6 +51,8 @@ FRUGAL_VEC I UnpackHi64(I a, I b) { return FRUGAL_MM(unpackhi_epi64)(a, b); }
 // ---- fp64 lanes (sums that must keep full precision) ------------------------------
 FRUGAL_VEC D ZeroD() { return FRUGAL_MM(setzero_pd)(); }
 FRUGAL_VEC D AddD(D a, D b) { return FRUGAL_MM(add_pd)(a, b); }
+FRUGAL_VEC D LoadD(const double* p) { return FRUGAL_MM(loadu_pd)(p); }
+FRUGAL_VEC void StoreD(double* p, D v) { FRUGAL_MM(storeu_pd)(p, v); }
 
 #undef FRUGAL_MM
 #undef FRUGAL_MM_SI
