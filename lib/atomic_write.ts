@@ -72,11 +72,22 @@ function removeStale(dir: string, base: string): void {
   }
 }
 
-/** One file to write: its path, its bytes, and what it is (for error messages: "the job output"). */
+/**
+ * What a file holds: text or bytes written at once, or a function that writes it
+ * piece by piece through `write` (so a large file never has to be in memory whole).
+ */
+export type OutputData = string | Uint8Array | ((write: (chunk: Uint8Array) => void) => void);
+
+/** One file to write: its path, its contents, and what it is (for error messages: "the job output"). */
 export interface OutputFile {
   file: string;
-  data: string | Uint8Array;
+  data: OutputData;
   what: string;
+}
+
+/** Writes all of `chunk` (writeSync may write less than asked, and takes at most 2 GiB at a time). */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
 }
 
 const cannotWrite = (file: string, what: string, reason: string): FrugalError =>
@@ -114,8 +125,10 @@ export function checkWritable(file: string, what: string): void {
  * Writes every file atomically and all or none: each goes to an exclusive temp
  * file beside its target (fsynced), and only when all are written are they renamed
  * into place. A failure before the renames removes every temp file and leaves the
- * targets as they were.
- * @throws FrugalError E_CONFIG (a bad path, see {@link checkWritable}, or a failed write, with the OS reason).
+ * targets as they were. A function as `data` is called once, while its temp file is
+ * open, and writes the contents through the `write` it is given.
+ * @throws FrugalError E_CONFIG (a bad path, see {@link checkWritable}, or a failed write, with the OS reason);
+ *   a FrugalError thrown by a `data` function passes unchanged (any other error it throws becomes E_CONFIG).
  */
 export function writeFilesAtomic(files: readonly OutputFile[]): void {
   for (const { file, what } of files) checkWritable(file, what);
@@ -136,7 +149,9 @@ export function writeFilesAtomic(files: readonly OutputFile[]): void {
       const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
       const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
       try {
-        fs.writeFileSync(fd, f.data);
+        const { data } = f;
+        if (typeof data === 'function') data((chunk) => writeAll(fd, chunk));
+        else fs.writeFileSync(fd, data);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -148,7 +163,10 @@ export function writeFilesAtomic(files: readonly OutputFile[]): void {
     }
   } catch (err) {
     for (const [tmp] of staged) fs.rmSync(tmp, { force: true });
-    throw cannotWrite(current!.file, current!.what, (err as Error).message);
+    // Only a streaming writer's own code throws FrugalErrors here (a bad piece found
+    // while writing): they already say what is wrong, so they pass unchanged.
+    if (err instanceof FrugalError) throw err;
+    throw cannotWrite(current!.file, current!.what, err instanceof Error ? err.message : String(err));
   } finally {
     for (const [tmp] of staged) pending.delete(tmp);
   }
@@ -156,9 +174,11 @@ export function writeFilesAtomic(files: readonly OutputFile[]): void {
 
 /**
  * Writes `data` to `file` atomically (an exclusive same-directory temp file,
- * fsync, rename), creating missing directories of its path.
- * @throws FrugalError E_CONFIG (a bad path or a failed write, naming `what` and the OS reason).
+ * fsync, rename), creating missing directories of its path; `data` may be a
+ * function that streams the contents (see {@link writeFilesAtomic}).
+ * @throws FrugalError E_CONFIG (a bad path or a failed write, naming `what` and the OS reason);
+ *   as {@link writeFilesAtomic} for errors of a `data` function.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array, what: string): void {
+export function writeFileAtomic(file: string, data: OutputData, what: string): void {
   writeFilesAtomic([{ file, data, what }]);
 }

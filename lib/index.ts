@@ -26,7 +26,9 @@ export {
   type OutputBlockGrads, type Offsets, type PromptInsertResult, type SlashTask, type TaskKind,
 } from './slash';
 export {
-  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type SafetensorsContents,
+  encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, openSafetensors, writeSafetensors, type SafetensorsContents,
+  type SafetensorsReader, type SafetensorsTensorInfo, type SafetensorsRawTensor, type SafetensorsEntry, type SafetensorsTensorEntry,
+  type SafetensorsRawEntry,
 } from './safetensors';
 export {
   graddrop, GradDropSchedule, FreezePlan, ReplaySampler, GRANULARITIES, type Granularity, type MaskOptions,

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FrugalError, SharedLayerShift, Tensor, saveSafetensors, slash } from '../lib';
+import { writeFileAtomic } from '../lib/atomic_write';
 import { runJobFile } from './helpers';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'frugal-atomic-'));
@@ -103,4 +104,34 @@ test.serial("a save restores the process's own signal behaviour once the loop ha
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
   t.is(process.listenerCount('SIGINT'), before);
   t.is(process.listenerCount('SIGTERM'), 0);
+});
+
+test('a streamed write: pieces land in order; a failing writer leaves no file, its FrugalError passes unchanged', (t) => {
+  const dir = tmp();
+  const file = path.join(dir, 'out.bin');
+  writeFileAtomic(file, (write) => {
+    write(new Uint8Array([1, 2]));
+    write(new Uint8Array(0));
+    write(new Uint8Array([3]));
+  }, 'the output');
+  t.deepEqual([...fs.readFileSync(file)], [1, 2, 3]);
+  const own = new FrugalError('E_SHAPE', 'entry "b": wrong length');
+  const thrown = [
+    [() => { throw own; }, (e: unknown) => e === own],
+    [() => { throw new Error('disk on fire'); }, (e: unknown) => e instanceof FrugalError && e.code === 'E_CONFIG' && /out\.bin: cannot write the output \(disk on fire\)/.test(e.message)],
+  ] as const;
+  for (const [fail, expected] of thrown) {
+    let err: unknown;
+    try {
+      writeFileAtomic(file, (write) => {
+        write(new Uint8Array([9, 9, 9, 9]));
+        fail();
+      }, 'the output');
+    } catch (e) {
+      err = e;
+    }
+    t.true(expected(err), String(err));
+    t.deepEqual([...fs.readFileSync(file)], [1, 2, 3], 'the old file as it was');
+    t.deepEqual(temps(dir), []);
+  }
 });
