@@ -36,3 +36,8 @@ export {
   type LinearScheduleOptions, type DepthScheduleOptions, type UnfreezingOptions, type FreezePlanOptions,
   type ReplaySamplerOptions, type ReplayBatch,
 } from './graddrop';
+export { kmeans, kmeansAsync, type KMeansOptions, type KMeansResult } from './kmeans';
+export {
+  mlpFusion, type FfnActivation, type FfnInputs, type FfnResult, type FfnBackwardInputs, type FfnGrads, type FuseInputs,
+  type FuseResult,
+} from './mlp_fusion';

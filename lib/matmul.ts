@@ -25,7 +25,7 @@ interface GemmArgs {
   sharedB: boolean;
   alpha: number;
   beta: number;
-  activation: 'none' | 'gelu';
+  activation: 'none' | 'gelu' | 'relu';
   async: boolean;
 }
 
@@ -51,8 +51,8 @@ export interface MatmulOptions {
   residual?: Tensor;
   /** [N], multiplies every row after the activation. */
   colScale?: Tensor;
-  /** 'none' (default) or 'gelu' (exact erf form). */
-  activation?: 'none' | 'gelu';
+  /** 'none' (default), 'gelu' (exact erf form) or 'relu'. */
+  activation?: 'none' | 'gelu' | 'relu';
 }
 
 const KEYS = optionKeys<MatmulOptions>({ transA: true, transB: true, alpha: true, beta: true, out: true, bias: true, residual: true, colScale: true, activation: true });
@@ -65,7 +65,7 @@ function prepare(a: Tensor, b: Tensor, options?: MatmulOptions): Prepared<Tensor
   const transB = o.transB === undefined ? false : checkBool(o.transB, 'options.transB');
   const alpha = o.alpha === undefined ? 1 : checkFloat32(o.alpha, 'options.alpha');
   const beta = o.beta === undefined ? 0 : checkFloat32(o.beta, 'options.beta');
-  const activation = o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu'] as const);
+  const activation = o.activation === undefined ? 'none' : checkEnum(o.activation, 'options.activation', ['none', 'gelu', 'relu'] as const);
 
   if (A.shape.length !== 2 && A.shape.length !== 3) {
     throw new FrugalError('E_SHAPE', `a: expected shape [M, K] or [batch, M, K], got ${shapeText(A.shape)}`);

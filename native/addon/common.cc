@@ -246,12 +246,12 @@ uint32_t* Args::Words(const char* key, size_t* length) {
   return static_cast<uint32_t*>(HostArray(key, napi_uint32_array, "expected a Uint32Array", length));
 }
 
-const int32_t* Args::Offsets(const char* key, size_t* length) {
-  return static_cast<const int32_t*>(HostArray(key, napi_int32_array, "expected an Int32Array", length));
+int32_t* Args::Int32s(const char* key, size_t* length) {
+  return static_cast<int32_t*>(HostArray(key, napi_int32_array, "expected an Int32Array", length));
 }
 
-const double* Args::Doubles(const char* key, size_t* length) {
-  return static_cast<const double*>(HostArray(key, napi_float64_array, "expected a Float64Array", length));
+double* Args::Doubles(const char* key, size_t* length) {
+  return static_cast<double*>(HostArray(key, napi_float64_array, "expected a Float64Array", length));
 }
 
 int64_t Args::Int(const char* key, int64_t lo, int64_t hi) { return IntValue(key, Get(key), lo, hi); }

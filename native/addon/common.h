@@ -73,11 +73,11 @@ class Args {
   float* WholeTensor(const char* key, size_t* length);
   // Host or device floats on either device (it joins no device): the two sides of a copy.
   float* Memory(const char* key, size_t* length, Device* device);
-  // Host-only integer arrays, kept alive like tensors.
+  // Host-only integer arrays (packed offsets, k-means labels), kept alive like tensors.
   uint32_t* Words(const char* key, size_t* length);
-  const int32_t* Offsets(const char* key, size_t* length);
-  // A host-only Float64Array (the accountants' double-precision inputs).
-  const double* Doubles(const char* key, size_t* length);
+  int32_t* Int32s(const char* key, size_t* length);
+  // A host-only Float64Array (the accountants' inputs, k-means' scalar results).
+  double* Doubles(const char* key, size_t* length);
 
   // A dimension or element count: an integer in [0, 2^40] (E_SHAPE otherwise).
   int64_t Size(const char* key);

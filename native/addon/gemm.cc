@@ -20,7 +20,8 @@ Napi::Value GemmFn(const Napi::CallbackInfo& info) {
   const bool shared_b = args.Bool("sharedB");
   p.alpha = args.Float("alpha");
   p.beta = args.Float("beta");
-  p.activation = args.Enum<Activation>("activation", {{"none", Activation::kNone}, {"gelu", Activation::kGelu}});
+  p.activation = args.Enum<Activation>(
+      "activation", {{"none", Activation::kNone}, {"gelu", Activation::kGelu}, {"relu", Activation::kRelu}});
   const size_t mn = args.Count({p.batch, p.M, p.N}), n = static_cast<size_t>(p.N);
   p.A = args.Tensor("a", args.Count({p.batch, p.M, p.K}));
   p.B = args.Tensor("b", args.Count({shared_b ? 1 : p.batch, p.K, p.N}));

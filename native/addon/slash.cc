@@ -114,7 +114,7 @@ struct Packed {
 Packed ReadPacked(Args& args) {
   size_t entries = 0;
   Packed k;
-  k.offsets = args.Offsets("offsets", &entries);
+  k.offsets = args.Int32s("offsets", &entries);
   k.hidden = args.Size("hidden");
   if (entries < 1) args.Fail(Code::kShape, "offsets", "expected at least one entry");
   k.batch = static_cast<int64_t>(entries) - 1;
