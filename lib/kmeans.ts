@@ -81,18 +81,24 @@ interface Plan {
   signal?: AbortSignal;
 }
 
-// Checks every entry (finite, not huge) and returns the mean over columns of the column variances.
-function meanColumnVariance(x: Float32Array, n: number, dim: number): number {
-  const mean = new Float64Array(dim), sq = new Float64Array(dim);
-  for (let i = 0, o = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++, o++) {
-      const v = x[o];
-      if (!(Math.abs(v) <= MAX_ABS)) {
-        throw new FrugalError('E_RANGE', `X[${i}, ${j}]: expected a finite value with |x| <= ${MAX_ABS}, got ${describe(v)}`);
-      }
-      mean[j] += v;
+/**
+ * Checks that every entry of x (rows × cols, row-major) is finite and at most
+ * 1e15 in magnitude, so k-means' fp32 squared distances cannot overflow.
+ * @throws FrugalError E_RANGE naming `${name}[i, j]`.
+ * @internal
+ */
+export function checkPoints(x: Float32Array, rows: number, cols: number, name: string): void {
+  for (let o = 0; o < rows * cols; o++) {
+    if (!(Math.abs(x[o]) <= MAX_ABS)) {
+      throw new FrugalError('E_RANGE', `${name}[${Math.floor(o / cols)}, ${o % cols}]: expected a finite value with |x| <= ${MAX_ABS}, got ${describe(x[o])}`);
     }
   }
+}
+
+// The mean over columns of the column variances of x [n, dim].
+function meanColumnVariance(x: Float32Array, n: number, dim: number): number {
+  const mean = new Float64Array(dim), sq = new Float64Array(dim);
+  for (let o = 0; o < n * dim; o++) mean[o % dim] += x[o];
   for (let j = 0; j < dim; j++) mean[j] /= n;
   for (let o = 0; o < n * dim; o++) {
     const t = x[o] - mean[o % dim];
@@ -135,7 +141,8 @@ function plan(X: unknown, K: unknown, options: unknown): Plan {
     throw new FrugalError('E_DTYPE', `options.signal: expected an AbortSignal, got ${describe(o.signal)}`);
   }
   const host = tx.device === 'cpu' ? tx.data : tx.to('cpu').data;
-  if (init instanceof Tensor) meanColumnVariance(init.device === 'cpu' ? init.data : init.to('cpu').data, k, dim);
+  if (init instanceof Tensor) checkPoints(init.device === 'cpu' ? init.data : init.to('cpu').data, k, dim, 'options.init');
+  checkPoints(host, n, dim, 'X');
   const tolAbs = tol * meanColumnVariance(host, n, dim);
   return { X: tx, n, dim, K: k, init, nInit, maxIter, tolAbs, seed, onProgress: o.onProgress, signal: o.signal };
 }

@@ -3,7 +3,7 @@
 // centroid (the mean of its points), split back, is one neuron of the fused FFN,
 // weighted by its cluster size.
 import { FrugalError, describe } from '../errors';
-import { kmeans, kmeansAsync, type KMeansOptions, type KMeansResult } from '../kmeans';
+import { checkPoints, kmeans, kmeansAsync, type KMeansOptions, type KMeansResult } from '../kmeans';
 import { Tensor, checkDims, checkTensor, commonDevice, type DeviceName } from '../tensor';
 import { checkEnum, checkInt, checkOptions, optionKeys, shapeText } from '../validate';
 
@@ -93,6 +93,9 @@ function plan(inputs: FuseInputs): FusePlan {
   }
   // The points, row i = [W1 row i, b1 i, W2 column i].
   const w1 = host(W1), bias = host(b1), w2 = host(W2), dim = 2 * d + 1;
+  checkPoints(w1, p, d, 'inputs.W1');
+  checkPoints(bias, p, 1, 'inputs.b1');
+  checkPoints(w2, d, p, 'inputs.W2');
   const points = new Float32Array(p * dim);
   for (let i = 0; i < p; i++) {
     points.set(w1.subarray(i * d, (i + 1) * d), i * dim);
