@@ -327,13 +327,28 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   return out;
 }
 
-/** Streams the header, then each entry's bytes, into an atomic write of `file`. */
-function writeItems(file: string, meta: Array<[string, string]>, items: readonly Planned[]): void {
+/** The header, then each entry's bytes, as a streaming writer. */
+function streamItems(meta: Array<[string, string]>, items: readonly Planned[]): (write: (chunk: Uint8Array) => void) => void {
   const header = buildHeader(meta, items);
-  writeFileAtomic(file, (write) => {
+  return (write) => {
     write(header);
     for (const it of items) write(it.bytes());
-  }, 'the safetensors file');
+  };
+}
+
+/** Streams the header, then each entry's bytes, into an atomic write of `file`. */
+function writeItems(file: string, meta: Array<[string, string]>, items: readonly Planned[]): void {
+  writeFileAtomic(file, streamItems(meta, items), 'the safetensors file');
+}
+
+/**
+ * The bytes {@link writeSafetensors} would write, as a function that streams them
+ * through `write` when called: entries and metadata are checked now, `bytes`
+ * functions run during the call. A job hands it to the runner's atomic writes.
+ * @throws FrugalError as {@link writeSafetensors} (now for the checks, when called for the bytes).
+ */
+export function safetensorsStream(entries: readonly SafetensorsEntry[], metadata?: Record<string, string>): (write: (chunk: Uint8Array) => void) => void {
+  return streamItems(checkMetadata(metadata), checkEntries(entries));
 }
 
 /**

@@ -3,6 +3,7 @@ import { benchJob } from './bench';
 import { dpEpsilonJob } from './dp_epsilon';
 import { dpNoiseJob } from './dp_noise';
 import type { JobType } from './job';
+import { mlpFusionJob } from './mlp_fusion';
 import { slashProjectJob } from './slash_project';
 
-export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob];
+export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob, mlpFusionJob];

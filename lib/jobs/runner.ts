@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { FrugalError, describe } from '../errors';
-import { checkWritable, writeFilesAtomic, type OutputFile } from '../atomic_write';
+import { checkWritable, writeFilesAtomic, type OutputData, type OutputFile } from '../atomic_write';
 import type { JobContext, JobType } from './job';
 import { jobTypes } from './registry';
 
@@ -29,7 +29,8 @@ export interface ValidJob {
 
 /**
  * Validates a job object. Every job has `type` and may have `output` (a path
- * for the JSON result); the rest is checked by the type's schema, defaults filled.
+ * for the JSON result; the type's `resultKey` when it names another field); the
+ * rest is checked by the type's schema, defaults filled.
  */
 export function validateJob(job: unknown, source = 'job'): ValidJob {
   if (job === null || typeof job !== 'object' || Array.isArray(job)) {
@@ -40,9 +41,10 @@ export function validateJob(job: unknown, source = 'job'): ValidJob {
   if (!type) {
     throw new FrugalError('E_CONFIG', `${source} /type: expected one of ${jobTypes.map((t) => `'${t.type}'`).join(', ')}, got ${describe(kind)}`);
   }
-  const { output, ...rest } = job as Record<string, unknown>;
+  const key = type.resultKey ?? 'output';
+  const { [key]: output, ...rest } = job as Record<string, unknown>;
   if (output !== undefined && (typeof output !== 'string' || output.length === 0)) {
-    throw new FrugalError('E_CONFIG', `${source} /output: expected a file path, got ${describe(output)}`);
+    throw new FrugalError('E_CONFIG', `${source} /${key}: expected a file path, got ${describe(output)}`);
   }
   const config = structuredClone(rest);
   const validate = validators.get(type.type)!;
@@ -83,7 +85,7 @@ export async function runJob(job: ValidJob, progress: JobContext['progress']): P
     seen.add(resolved);
   }
   const files: OutputFile[] = [];
-  const writeFile = (file: string, data: Uint8Array) => {
+  const writeFile = (file: string, data: OutputData) => {
     if (!seen.has(path.resolve(file))) throw new FrugalError('E_NATIVE', `${file}: the job wrote a file it did not declare in outputs()`);
     files.push({ file, data, what: 'a job output' });
   };
