@@ -133,7 +133,7 @@ function plan(X: unknown, K: unknown, options: unknown): Plan {
   }
   const maxIter = o.maxIter === undefined ? 300 : checkInt(o.maxIter, 'options.maxIter', 1, 1e9);
   const tol = o.tol === undefined ? 1e-4 : checkNumber(o.tol, 'options.tol', { min: 0 });
-  const seed = checkSeed(o.seed ?? 0, 'options.seed');
+  const seed = o.seed === undefined ? 0n : checkSeed(o.seed, 'options.seed');
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new FrugalError('E_DTYPE', `options.onProgress: expected a function, got ${describe(o.onProgress)}`);
   }

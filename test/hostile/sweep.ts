@@ -88,6 +88,12 @@ const huge = (a: Arg): Arg => ({ ...a, accepts: [1e300] });
 const gradMask = { p: float(0.5), granularity: oneOf('block'), block: { kind: 'shape', valid: () => [1, 2] } as Arg, rescale: oneOf('none'), seed, step: size(1), layer: size(2) };
 const GRAD_MASK_REQUIRED = ['p', 'granularity', 'block', 'seed', 'step', 'layer'];
 const phase = { q: float(0.1), sigma: huge(float(1)), steps: size(10) };
+// One FFN of d = 2, p = K = 3, and its k-means options.
+const m32 = () => Tensor.from([1, 2, 3, 4, 5, 6], [3, 2]);
+const m23 = () => Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
+const v3 = () => Tensor.from([1, 2, 3], [3]);
+const clustering = { init: oneOf('k-means++'), nInit: size(1), maxIter: size(5), tol: huge(float(1e-4)), seed };
+const ffn = { x: tensor(t2), W1f: tensor(m32), b1f: tensor(v3), W2f: tensor(m23), counts: tensor(v3), activation: oneOf('gelu') };
 
 const ops: Entry[] = [
   { name: 'Tensor.from', call: (d, s) => Tensor.from(d as number[], s as number[]), args: [{ kind: 'floats', valid: () => [1, 2] }, { kind: 'shape', valid: () => [2] }] },
@@ -142,6 +148,13 @@ const ops: Entry[] = [
     args: [tensor(rows), tensor(rows), options({ ...gradMask, bias: bool(false), beta: float(0), out: { kind: 'record', valid: () => ({ weight: t2() }) } }, GRAD_MASK_REQUIRED)] },
   { name: 'new SharedLayerShift', call: (o) => new lib.SharedLayerShift(o as never),
     args: [options({ layers: size(2), hidden: size(3), dim: size(4), seed, dist: oneOf('normal'), z: tensor(() => Tensor.from(new Float32Array(4), [4])), device: oneOf('cpu') }, ['layers', 'hidden', 'seed'])] },
+  { name: 'kmeans', call: (x, k, o) => lib.kmeans(x as never, k as number, o as never), args: [tensor(rows), size(2), options(clustering)] },
+  { name: 'mlpFusion.ffn', call: (o) => lib.mlpFusion.ffn(o as never), args: [options({ ...ffn, b2: tensor(v2) }, ['x', 'W1f', 'b1f', 'W2f', 'b2'])] },
+  { name: 'mlpFusion.ffnBackward', call: (o) => lib.mlpFusion.ffnBackward(o as never),
+    args: [options({ ...ffn, pre: tensor(m23), dy: tensor(t2) }, ['x', 'W1f', 'b1f', 'W2f', 'pre', 'dy'])] },
+  { name: 'mlpFusion.fuse', call: (o) => lib.mlpFusion.fuse(o as never),
+    args: [options({ W1: tensor(m32), b1: tensor(v3), W2: tensor(m23), b2: tensor(v2), clusters: size(2), device: oneOf('cpu'), ...clustering },
+      ['W1', 'b1', 'W2', 'b2', 'clusters'])] },
   { name: 'setNumThreads', call: (n) => lib.setNumThreads(n as number), args: [size(2)] },
   { name: 'setIsa', call: (l) => lib.setIsa(l as never), args: [oneOf(lib.info().isa)] },
   { name: 'encodeSafetensors', call: (t, m) => lib.encodeSafetensors(t as never, m as never), args: [{ kind: 'record', valid: () => ({ w: t2() }) }, { kind: 'record', valid: () => ({ step: '1' }), optional: true }] },
@@ -164,7 +177,8 @@ const ASYNC: Record<string, string> = {
   'dp.addNoise': 'dp.addNoiseAsync', 'slash.project': 'slash.projectAsync', 'slash.projectBackward': 'slash.projectBackwardAsync',
   'slash.outputBlock': 'slash.outputBlockAsync', 'slash.foldShift': 'slash.foldShiftAsync', 'slash.promptInsert': 'slash.promptInsertAsync',
   'slash.promptAdd': 'slash.promptAddAsync', 'graddrop.mask': 'graddrop.maskAsync', 'graddrop.apply': 'graddrop.applyAsync',
-  'graddrop.linearGrad': 'graddrop.linearGradAsync',
+  'graddrop.linearGrad': 'graddrop.linearGradAsync', kmeans: 'kmeansAsync', 'mlpFusion.ffn': 'mlpFusion.ffnAsync',
+  'mlpFusion.ffnBackward': 'mlpFusion.ffnBackwardAsync', 'mlpFusion.fuse': 'mlpFusion.fuseAsync',
 };
 
 function resolve(path: string): (...args: Value[]) => unknown {
