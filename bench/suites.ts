@@ -2,6 +2,7 @@
 import { dpSuite } from './dp';
 import { gemmSuite } from './gemm';
 import { graddropSuite } from './graddrop';
+import { mlpfusionSuite } from './mlpfusion';
 import { normSuite } from './norm';
 import { randomSuite } from './random';
 import { slashSuite } from './slash';
@@ -14,4 +15,5 @@ export const suites: BenchSuite[] = [
   dpSuite,
   slashSuite,
   graddropSuite,
+  mlpfusionSuite,
 ];

@@ -148,7 +148,7 @@ test('bad inputs give FrugalError with the right code and the process lives on',
     [() => matmul(a, b, { alpha: Infinity }), 'E_RANGE', /^options\.alpha/],
     [() => matmul(a, b, { alpha: '2' as never }), 'E_DTYPE', /^options\.alpha/],
     [() => matmul(a, b, { beta: 1 }), 'E_CONFIG', /^options\.beta: .*needs options\.out/],
-    [() => matmul(a, b, { activation: 'relu' as never }), 'E_RANGE', /^options\.activation/],
+    [() => matmul(a, b, { activation: 'tanh' as never }), 'E_RANGE', /^options\.activation/],
     [() => matmul(a, b, { bias: Tensor.from(new Float32Array(3), [3]) }), 'E_SHAPE', /^options\.bias: expected shape \[4\]/],
     [() => matmul(a, b, { residual: a }), 'E_SHAPE', /^options\.residual/],
     [() => matmul(a, b, { out: Tensor.from(new Float32Array(6), [2, 3]) }), 'E_SHAPE', /^options\.out/],
@@ -205,4 +205,20 @@ test('50 concurrent matmulAsync calls all return the right results', async (t) =
 test('matmulAsync rejects bad input with FrugalError', async (t) => {
   const a = Tensor.from(new Float32Array(6), [2, 3]);
   await t.throwsAsync(matmulAsync(a, a), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
+});
+
+test('relu epilogue: max(0, a·b + bias)', (t) => {
+  const a = Tensor.from([1, -2, 3, 4, -5, 6], [2, 3]), b = Tensor.from([1, 0, -1, 2, 0.5, -0.5], [3, 2]);
+  const bias = Tensor.from([-1, 0.25], [2]);
+  const y = matmul(a, b, { bias, activation: 'relu' });
+  const want = [0, 0, 0, 0];
+  for (let i = 0; i < 2; i++) {
+    for (let j = 0; j < 2; j++) {
+      let v = bias.data[j];
+      for (let k = 0; k < 3; k++) v += a.data[i * 3 + k] * b.data[k * 2 + j];
+      want[i * 2 + j] = Math.max(0, v);
+    }
+  }
+  t.deepEqual(Array.from(y.data), want);
+  t.true(want.some((v) => v === 0) && want.some((v) => v > 0));
 });
