@@ -18,23 +18,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__device__ __forceinline__ double WarpSumD(double v) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// Σ over the block in a fixed order (as BlockSum, in double).
-__device__ __forceinline__ double BlockSumD(double v, double* scratch) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = WarpSumD(v);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  double total = 0;
-  for (int w = 0; w < warps; ++w) total += scratch[w];
-  return total;
-}
-
 // Σ_k (a[k] − b[k])² over one block: fp32 differences and squares, double sums.
 __device__ double BlockSquaredDistance(const float* a, const float* b, long long n, double* scratch) {
   double s = 0;
@@ -42,7 +25,7 @@ __device__ double BlockSquaredDistance(const float* a, const float* b, long long
     const float d = a[k] - b[k];
     s += static_cast<double>(d * d);
   }
-  return BlockSumD(s, scratch);
+  return BlockSum(s, scratch);
 }
 
 // Block per centroid: norms[j] = ‖c_j‖².
@@ -51,7 +34,7 @@ __global__ void NormsKernel(const float* c, long long dim, float* norms) {
   const float* row = c + blockIdx.x * dim;
   double s = 0;
   for (long long k = threadIdx.x; k < dim; k += blockDim.x) s += static_cast<double>(row[k] * row[k]);
-  s = BlockSumD(s, scratch);
+  s = BlockSum(s, scratch);
   if (threadIdx.x == 0) norms[blockIdx.x] = static_cast<float>(s);
 }
 
@@ -66,7 +49,7 @@ __global__ void NearestKernel(const float* g, long long K, const float* X, long 
   const float* x = X + i * dim;
   double s = 0;
   for (long long k = threadIdx.x; k < dim; k += blockDim.x) s += static_cast<double>(x[k] * x[k]);
-  const float xnorm = static_cast<float>(BlockSumD(s, scratch));
+  const float xnorm = static_cast<float>(BlockSum(s, scratch));
   const float* row = g + blockIdx.x * K;
   float bd = INFINITY;
   int bj = 0x7fffffff;

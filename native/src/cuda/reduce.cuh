@@ -5,20 +5,22 @@
 
 namespace frugal {
 
-__device__ __forceinline__ float WarpSum(float v) {
+template <class T>
+__device__ __forceinline__ T WarpSum(T v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
 
 // Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every
-// thread gets the total. `scratch` holds 32 floats; safe to call repeatedly.
-__device__ __forceinline__ float BlockSum(float v, float* scratch) {
+// thread gets the total. `scratch` holds 32 values; safe to call repeatedly.
+template <class T>
+__device__ __forceinline__ T BlockSum(T v, T* scratch) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   v = WarpSum(v);
   __syncthreads();  // scratch may still be read by a previous call
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  float total = 0;
+  T total = 0;
   for (int w = 0; w < warps; ++w) total += scratch[w];
   return total;
 }
