@@ -8,9 +8,10 @@ import { loadTask, saveTask } from './task';
 
 export type {
   ProjectionDist, ProjectOptions, ProjectBackwardOptions, OutputBlockInputs, OutputBlockResult, OutputBlockBackwardInputs,
-  OutputBlockGrads, Offsets, PromptInsertResult,
+  OutputBlockGrads, PromptInsertResult,
 } from './ops';
 export type { SlashTask, TaskKind } from './task';
+export type { Offsets } from '../packed';
 export { SharedLayerShift, ReparamPrompt, type SharedLayerShiftOptions } from './shared_layer_shift';
 
 /**

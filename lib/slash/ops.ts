@@ -5,7 +5,8 @@
 // prompt-token ops of JR-WARP on packed batches. CPU (AVX2 / AVX-512) or CUDA.
 import { native } from '../binding';
 import { defineOp, type Prepared } from '../call';
-import { FrugalError, describe } from '../errors';
+import { FrugalError } from '../errors';
+import { checkOffsets, type Offsets } from '../packed';
 import { Tensor, checkDims, checkTensor, commonDevice, outputTensor, zeros, type DeviceName, type Memory } from '../tensor';
 import { checkBool, checkEnum, checkInt, checkFloat32, checkOptions, checkSeed, optionKeys, shapeText } from '../validate';
 
@@ -399,27 +400,6 @@ export const foldShift = foldShiftOp.sync;
 export const foldShiftAsync = foldShiftOp.async;
 
 // ---- JR-WARP prompt ops on packed batches ------------------------------------------
-
-/** Sample b owns rows [offsets[b], offsets[b+1]) of a packed [total, H] tensor (like cu_seqlens). */
-export type Offsets = Int32Array | number[];
-
-function checkOffsets(value: unknown, name: string, total: number, nonEmpty: boolean): Int32Array {
-  if (!(value instanceof Int32Array) && !Array.isArray(value)) {
-    throw new FrugalError('E_DTYPE', `${name}: expected an Int32Array or number[] of B + 1 offsets, got ${describe(value)}`);
-  }
-  const v = value as ArrayLike<number>;
-  if (v.length < 1 || v[0] !== 0) throw new FrugalError('E_SHAPE', `${name}: expected B + 1 offsets starting at 0, got ${describe(value)}`);
-  for (let b = 1; b < v.length; b++) {
-    const x = v[b];
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < v[b - 1] || (nonEmpty && x === v[b - 1])) {
-      throw new FrugalError('E_SHAPE', `${name}[${b}]: expected an integer ${nonEmpty ? '>' : '>='} ${v[b - 1]} (offsets must ${nonEmpty ? 'increase: every sample holds its prompt' : 'not decrease'}), got ${describe(x)}`);
-    }
-  }
-  if (v[v.length - 1] !== total) {
-    throw new FrugalError('E_SHAPE', `${name}: expected the last offset to be the ${total} rows of the packed tensor, got ${v[v.length - 1]}`);
-  }
-  return value instanceof Int32Array ? value : Int32Array.from(v);
-}
 
 function packed(x: unknown, name: string): { t: Tensor; total: number; hidden: number } {
   const t = checkTensor(x, name);

@@ -3,10 +3,11 @@
 // prompt token). They hold z and its gradient and call the kernels of ops.ts.
 import { FrugalError } from '../errors';
 import { Tensor, checkDims, checkTensor, hostZeros, zeros, type DeviceName } from '../tensor';
+import { type Offsets } from '../packed';
 import { checkEnum, checkInt, checkOptions, checkSeed, optionKeys } from '../validate';
 import {
   foldShift, project, projectAsync, projectBackward, projectBackwardAsync, promptAdd, promptAddBackward, promptInsert,
-  promptInsertBackward, type Offsets, type ProjectionDist, type PromptInsertResult,
+  promptInsertBackward, type ProjectionDist, type PromptInsertResult,
 } from './ops';
 
 /** Options of {@link SharedLayerShift} and {@link ReparamPrompt}. */

@@ -454,5 +454,16 @@ Napi::Value Args::Run(Work work) {
   return promise;
 }
 
+HostOffsets ReadOffsets(Args& args, const char* key) {
+  size_t entries = 0;
+  HostOffsets o;
+  o.offsets = args.Int32s(key, &entries);
+  if (entries < 1) args.Fail(Code::kShape, key, "expected at least one entry");
+  o.batch = static_cast<int64_t>(entries) - 1;
+  if (o.offsets[0] != 0 || o.offsets[o.batch] < 0) args.Fail(Code::kShape, key, "expected offsets[0] = 0 and a total >= 0");
+  o.total = o.offsets[o.batch];
+  return o;
+}
+
 }  // namespace addon
 }  // namespace frugal

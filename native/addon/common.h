@@ -166,5 +166,14 @@ class Args {
   const char* device_key_ = nullptr;  // the first tensor read, whose device the others must share
 };
 
+// B + 1 packed offsets (a host Int32Array, core/packed.h's layout): offsets[0] = 0
+// and a total >= 0 are checked here, the rest by the core.
+struct HostOffsets {
+  const int32_t* offsets;
+  int64_t batch;
+  int64_t total;  // offsets[batch]
+};
+HostOffsets ReadOffsets(Args& args, const char* key);
+
 }  // namespace addon
 }  // namespace frugal

@@ -112,15 +112,8 @@ struct Packed {
   size_t tokens;
 };
 Packed ReadPacked(Args& args) {
-  size_t entries = 0;
-  Packed k;
-  k.offsets = args.Int32s("offsets", &entries);
-  k.hidden = args.Size("hidden");
-  if (entries < 1) args.Fail(Code::kShape, "offsets", "expected at least one entry");
-  k.batch = static_cast<int64_t>(entries) - 1;
-  if (k.offsets[0] != 0 || k.offsets[k.batch] < 0) args.Fail(Code::kShape, "offsets", "expected offsets[0] = 0 and a total >= 0");
-  k.tokens = static_cast<size_t>(k.offsets[k.batch]);
-  return k;
+  const HostOffsets o = ReadOffsets(args, "offsets");
+  return Packed{o.offsets, o.batch, args.Size("hidden"), static_cast<size_t>(o.total)};
 }
 
 // x [tokens, hidden] → out [tokens + batch, hidden] with the prompt row first in every sample.

@@ -19,9 +19,9 @@ Status PackedOffsets::Check(const char* op, bool nonempty) const {
 }
 
 #ifdef FRUGAL_WITH_CUDA
-Status PackedOffsets::OnDevice(const int32_t** out) {
+Status DeviceInts::Get(const int32_t** out) {
   if (!device_.raw()) {
-    const int64_t bytes = (batch_ + 1) * static_cast<int64_t>(sizeof(int32_t));
+    const int64_t bytes = n_ * static_cast<int64_t>(sizeof(int32_t));
     FRUGAL_RETURN_IF_ERROR(device_.Allocate(bytes));
     FRUGAL_RETURN_IF_ERROR(CudaCopyToDevice(device_.raw(), host_, static_cast<size_t>(bytes)));
   }

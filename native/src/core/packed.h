@@ -12,9 +12,32 @@
 
 namespace frugal {
 
+#ifdef FRUGAL_WITH_CUDA
+// A host int32 array's device copy, made on the first Get and reused by the
+// later launches of the same op call; freed with this object.
+class DeviceInts {
+ public:
+  DeviceInts(const int32_t* host, int64_t n) : host_(host), n_(n) {}
+  Status Get(const int32_t** out);
+
+ private:
+  const int32_t* host_;
+  int64_t n_;
+  DeviceBuffer device_;
+};
+#endif
+
 class PackedOffsets {
  public:
-  PackedOffsets(const int32_t* offsets, int64_t batch) : host_(offsets), batch_(batch) {}
+  PackedOffsets(const int32_t* offsets, int64_t batch)
+      : host_(offsets),
+        batch_(batch)
+#ifdef FRUGAL_WITH_CUDA
+        ,
+        device_(offsets, batch + 1)
+#endif
+  {
+  }
 
   // offsets non-null, offsets[0] = 0 and non-decreasing (increasing when every
   // sample must own a row, `nonempty`); E_SHAPE naming `op` and the first bad pair.
@@ -25,16 +48,15 @@ class PackedOffsets {
   int64_t total() const { return host_[batch_]; }
 
 #ifdef FRUGAL_WITH_CUDA
-  // The offsets in device memory: copied on the first call, reused by the next
-  // launches of the same op call, freed with this object.
-  Status OnDevice(const int32_t** out);
+  // The offsets in device memory (a DeviceInts copy).
+  Status OnDevice(const int32_t** out) { return device_.Get(out); }
 #endif
 
  private:
   const int32_t* host_;
   int64_t batch_;
 #ifdef FRUGAL_WITH_CUDA
-  DeviceBuffer device_;
+  DeviceInts device_;
 #endif
 };
 
