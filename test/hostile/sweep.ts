@@ -10,7 +10,7 @@ const { Tensor, dp, random, slash } = lib;
 type Value = unknown;
 
 /** What an argument is, which decides the values that must be refused in its place. */
-type Kind = 'tensor' | 'float' | 'size' | 'bool' | 'seed' | 'enum' | 'options' | 'floats' | 'offsets' | 'shape' | 'record';
+type Kind = 'tensor' | 'float' | 'size' | 'bool' | 'seed' | 'enum' | 'options' | 'floats' | 'offsets' | 'ints' | 'shape' | 'record';
 
 /**
  * One argument: its kind and a valid value; for options, its keys (each its own
@@ -52,6 +52,8 @@ const BAD: Record<Kind, () => Value[]> = {
   options: () => [3, 'x', [], t2(), new Float32Array(2), null, { bogusOption: 1 }, ...common],
   floats: () => [null, 'x', {}, [NaN], [1e300], ['1'], new Float64Array(2), ...common],
   offsets: () => [null, 'x', {}, [0.5, 1], [1, 2], [0, -1], new Float32Array([0, 2]), ...common],
+  // Path lengths and keep positions: non-negative integers.
+  ints: () => [null, 'x', {}, [0.5], [-1], [NaN], ['1'], new Float32Array([1]), ...common],
   shape: () => [null, 'x', {}, [-1], [1.5], [NaN], [2 ** 53], [2, 2, 2, 2, 2, 2, 2], new Float32Array([2]), ...common],
   record: () => [3, 'x', null, [], new Map([['w', t2()]]), { w: 3 }, ...common],
 };
@@ -94,6 +96,15 @@ const m23 = () => Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]);
 const v3 = () => Tensor.from([1, 2, 3], [3]);
 const clustering = { init: oneOf('k-means++'), nInit: size(1), maxIter: size(5), tol: huge(float(1e-4)), seed };
 const ffn = { x: tensor(t2), W1f: tensor(m32), b1f: tensor(v3), W2f: tensor(m23), counts: tensor(v3), activation: oneOf('gelu') };
+
+// Two paths of lengths 1 and 2, all kept; q, k, v of one head of 2.
+const offsets = (v: number[]): Arg => ({ kind: 'offsets', valid: () => v });
+const ints = (v: number[]): Arg => ({ kind: 'ints', valid: () => v });
+const layout = { lengthsOffsets: offsets([0, 1, 3]), keep: ints([0, 1, 0]), offsets: offsets([0, 1, 3]) };
+const LAYOUT = ['lengthsOffsets', 'keep', 'offsets'];
+const heads3 = () => Tensor.from(new Float32Array(6), [3, 1, 2]);
+const qkv = { q: tensor(heads3), k: tensor(heads3), v: tensor(heads3), offsets: offsets([0, 1, 3]), scale: float(0.5) };
+const attentionSaved = { out: tensor(heads3), lse: tensor(() => Tensor.from(new Float32Array(3), [3, 1])), dout: tensor(heads3) };
 
 const ops: Entry[] = [
   { name: 'Tensor.from', call: (d, s) => Tensor.from(d as number[], s as number[]), args: [{ kind: 'floats', valid: () => [1, 2] }, { kind: 'shape', valid: () => [2] }] },
@@ -155,6 +166,17 @@ const ops: Entry[] = [
   { name: 'mlpFusion.fuse', call: (o) => lib.mlpFusion.fuse(o as never),
     args: [options({ W1: tensor(m32), b1: tensor(v3), W2: tensor(m23), b2: tensor(v2), clusters: size(2), device: oneOf('cpu'), ...clustering },
       ['W1', 'b1', 'W2', 'b2', 'clusters'])] },
+  { name: 'pathAttention.keep', call: (l, o) => lib.pathAttention.keep(l as never, o as never), args: [ints([3, 2]), options({ ratio: float(0.5), seed }, ['ratio'])] },
+  { name: 'pathAttention.gather', call: (x, o) => lib.pathAttention.gather(x as never, o as never), args: [tensor(packed), options(layout, LAYOUT)] },
+  { name: 'pathAttention.scatter', call: (x, o) => lib.pathAttention.scatter(x as never, o as never), args: [tensor(packed), options(layout, LAYOUT)] },
+  { name: 'pathAttention.restore', call: (x, o) => lib.pathAttention.restore(x as never, o as never),
+    args: [tensor(packed), options({ ...layout, maskToken: tensor(v2) }, [...LAYOUT, 'maskToken'])] },
+  { name: 'pathAttention.restoreBackward', call: (x, o) => lib.pathAttention.restoreBackward(x as never, o as never), args: [tensor(packed), options(layout, LAYOUT)] },
+  { name: 'pathAttention.attention', call: (o) => lib.pathAttention.attention(o as never), args: [options(qkv, ['q', 'k', 'v', 'offsets'])] },
+  { name: 'pathAttention.attention (fused qkv)', call: (o) => lib.pathAttention.attention(o as never),
+    args: [options({ qkv: tensor(() => Tensor.from(new Float32Array(18), [3, 6])), heads: size(1), offsets: offsets([0, 1, 3]), scale: float(0.5) }, ['qkv', 'heads', 'offsets'])] },
+  { name: 'pathAttention.attentionBackward', call: (o) => lib.pathAttention.attentionBackward(o as never),
+    args: [options({ ...qkv, ...attentionSaved }, ['q', 'k', 'v', 'offsets', 'out', 'lse', 'dout'])] },
   { name: 'setNumThreads', call: (n) => lib.setNumThreads(n as number), args: [size(2)] },
   { name: 'setIsa', call: (l) => lib.setIsa(l as never), args: [oneOf(lib.info().isa)] },
   { name: 'encodeSafetensors', call: (t, m) => lib.encodeSafetensors(t as never, m as never), args: [{ kind: 'record', valid: () => ({ w: t2() }) }, { kind: 'record', valid: () => ({ step: '1' }), optional: true }] },
@@ -179,6 +201,10 @@ const ASYNC: Record<string, string> = {
   'slash.promptAdd': 'slash.promptAddAsync', 'graddrop.mask': 'graddrop.maskAsync', 'graddrop.apply': 'graddrop.applyAsync',
   'graddrop.linearGrad': 'graddrop.linearGradAsync', kmeans: 'kmeansAsync', 'mlpFusion.ffn': 'mlpFusion.ffnAsync',
   'mlpFusion.ffnBackward': 'mlpFusion.ffnBackwardAsync', 'mlpFusion.fuse': 'mlpFusion.fuseAsync',
+  'pathAttention.keep': 'pathAttention.keepAsync', 'pathAttention.gather': 'pathAttention.gatherAsync',
+  'pathAttention.scatter': 'pathAttention.scatterAsync', 'pathAttention.restore': 'pathAttention.restoreAsync',
+  'pathAttention.restoreBackward': 'pathAttention.restoreBackwardAsync', 'pathAttention.attention': 'pathAttention.attentionAsync',
+  'pathAttention.attentionBackward': 'pathAttention.attentionBackwardAsync',
 };
 
 function resolve(path: string): (...args: Value[]) => unknown {
