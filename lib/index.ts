@@ -41,3 +41,10 @@ export {
   mlpFusion, type FfnActivation, type FfnInputs, type FfnResult, type FfnBackwardInputs, type FfnGrads, type FuseInputs,
   type FuseResult,
 } from './mlp_fusion';
+export {
+  pathAttention, type AttentionBackwardInputs, type AttentionResult, type FusedQkv, type FusedQkvGrads, type SeparateQkv,
+  type SeparateQkvGrads, type KeepOptions, type KeptPaths, type PathLayout, type RestoreGrads, type RestoreOptions,
+  PathEncoder, PathDecoder, PathModule, lightpath, type PathBlockOptions, type PathEncoderOptions, type PathEncoderOutput,
+  type PathEncoderGrads, type LoadStateDictOptions, type PathDecoderOptions, type PathDecoderLayout, type ReconstructionLoss,
+  type PretrainStepInputs, type PretrainStepResult,
+} from './path_attention';
