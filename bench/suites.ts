@@ -4,6 +4,7 @@ import { gemmSuite } from './gemm';
 import { graddropSuite } from './graddrop';
 import { mlpfusionSuite } from './mlpfusion';
 import { normSuite } from './norm';
+import { pathattentionSuite } from './pathattention';
 import { randomSuite } from './random';
 import { slashSuite } from './slash';
 import type { BenchSuite } from './suite';
@@ -16,4 +17,5 @@ export const suites: BenchSuite[] = [
   slashSuite,
   graddropSuite,
   mlpfusionSuite,
+  pathattentionSuite,
 ];

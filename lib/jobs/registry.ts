@@ -4,6 +4,7 @@ import { dpEpsilonJob } from './dp_epsilon';
 import { dpNoiseJob } from './dp_noise';
 import type { JobType } from './job';
 import { mlpFusionJob } from './mlp_fusion';
+import { pathEncodeJob } from './path_encode';
 import { slashProjectJob } from './slash_project';
 
-export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob, mlpFusionJob];
+export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob, mlpFusionJob, pathEncodeJob];
