@@ -125,10 +125,9 @@ Heads ReadHeads(Args& args) {
 // The k and v of a fused tensor start one and two widths after q.
 int64_t Shift(const Heads& h, int which) { return h.fused ? which * h.width : 0; }
 
-Napi::Value AttentionFn(const Napi::CallbackInfo& info) {
-  Args args(info, "pathAttention.attention");
-  const Heads h = ReadHeads(args);
-  PathAttentionParams p;
+// The fields the forward and the backward share: layout, q, k, v and the forward's out and lse.
+template <class Params>
+void ReadForwardTensors(Args& args, const Heads& h, Params& p) {
   p.paths = h.packed.batch, p.heads = h.heads, p.head_dim = h.head_dim, p.offsets = h.packed.offsets;
   p.scale = h.scale, p.qkv_stride = h.stride;
   p.q = args.Tensor("q", h.in_floats);
@@ -136,6 +135,13 @@ Napi::Value AttentionFn(const Napi::CallbackInfo& info) {
   p.v = args.Tensor("v", h.in_floats) + Shift(h, 2);
   p.out = args.Tensor("out", h.out_floats);
   p.lse = args.Tensor("lse", h.lse_floats);
+}
+
+Napi::Value AttentionFn(const Napi::CallbackInfo& info) {
+  Args args(info, "pathAttention.attention");
+  const Heads h = ReadHeads(args);
+  PathAttentionParams p;
+  ReadForwardTensors(args, h, p);
   args.Apart("out", {"q", "k", "v", "lse"});
   args.Apart("lse", {"q", "k", "v"});
   const Context ctx = args.context();
@@ -146,13 +152,7 @@ Napi::Value AttentionBackwardFn(const Napi::CallbackInfo& info) {
   Args args(info, "pathAttention.attentionBackward");
   const Heads h = ReadHeads(args);
   PathAttentionBackwardParams p;
-  p.paths = h.packed.batch, p.heads = h.heads, p.head_dim = h.head_dim, p.offsets = h.packed.offsets;
-  p.scale = h.scale, p.qkv_stride = h.stride;
-  p.q = args.Tensor("q", h.in_floats);
-  p.k = args.Tensor("k", h.in_floats) + Shift(h, 1);
-  p.v = args.Tensor("v", h.in_floats) + Shift(h, 2);
-  p.out = args.Tensor("out", h.out_floats);
-  p.lse = args.Tensor("lse", h.lse_floats);
+  ReadForwardTensors(args, h, p);
   p.dout = args.Tensor("dout", h.out_floats);
   p.dq = args.Tensor("dq", h.in_floats);
   p.dk = args.Tensor("dk", h.in_floats) + Shift(h, 1);
