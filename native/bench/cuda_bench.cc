@@ -22,6 +22,7 @@
 
 #include "cuda_bench_baseline.h"
 #include "cuda/activation.h"
+#include "cuda/feature_map.h"
 #include "frugal/cuda.h"
 #include "cuda/gemm.h"
 #include "cuda/layer_norm.h"
@@ -295,6 +296,57 @@ void BenchPathAttention() {
   g_keys["path_attention"] = Fmt("B64 T16 8x16 forward %.0f GFLOP/s, backward %.0f GFLOP/s", key[0], key[1]);
 }
 
+// Feature-map ops at EGE-UNet-like sizes: the depthwise 3×3 conv in GB/s of
+// compulsory traffic beside a device-to-device copy, the 1×1 conv in GFLOP/s
+// beside the plain batched GEMM it is built on (the ratio is its epilogue's cost).
+void BenchFeatureMap() {
+  const MapShape dw{8, 32, 64, 64};
+  const int64_t n = dw.B * dw.C * dw.H * dw.W;
+  Buffer x(n, 13), dy(n, 14), y(n), dx(n), w(dw.C * 9, 15), bias(dw.C, 16), dweight(dw.C * 9), dbias(dw.C);
+  if (!x.status().ok() || !y.status().ok() || !dx.status().ok()) return;
+  const auto copy = [&] {
+    return FromCuda(cudaMemcpyAsync(y.get(), x.get(), n * sizeof(float), cudaMemcpyDeviceToDevice), "copy");
+  };
+  DepthwiseConvParams f;
+  f.shape = dw, f.x = {x.get()}, f.weight = w.get(), f.bias = bias.get(), f.y = {y.get()};
+  DepthwiseConvBackwardParams b;
+  b.shape = dw, b.dy = {dy.get()}, b.x = {x.get()}, b.weight = w.get(), b.dx = {dx.get()};
+  b.dweight = dweight.get(), b.dbias = dbias.get();
+  const double gb = n * sizeof(float) / 1e9;
+  const double dw_f = Report("depthwise3x3", "8x32x64x64", "GB/s", 2 * gb, "d2d copy",
+                             [&] { return DepthwiseConvCuda(f, nullptr); }, copy);
+  const double dw_b = Report("depthwise3x3_bwd", "8x32x64x64", "GB/s", 3 * gb, "d2d copy",
+                             [&] { return DepthwiseConvBackwardCuda(b, nullptr); }, copy);
+
+  const MapShape pw{8, 32, 32, 32};
+  const int64_t out = 48, pixels = pw.H * pw.W;
+  Buffer px(pw.B * pw.C * pixels, 17), pdy(pw.B * out * pixels, 18), py(pw.B * out * pixels), pdx(pw.B * pw.C * pixels);
+  Buffer pwt(out * pw.C, 19), pbias(out, 20), pdw(out * pw.C), pdb(out);
+  if (!px.status().ok() || !pdy.status().ok() || !py.status().ok() || !pdx.status().ok()) return;
+  ConvParams cf;
+  cf.shape = pw, cf.out_channels = out, cf.x = {px.get()}, cf.weight = pwt.get(), cf.bias = pbias.get();
+  cf.y = {py.get()};
+  ConvBackwardParams cb;
+  cb.shape = pw, cb.out_channels = out, cb.dy = {pdy.get()}, cb.x = {px.get()}, cb.weight = pwt.get();
+  cb.dx = {pdx.get()}, cb.dweight = pdw.get(), cb.dbias = pdb.get();
+  GemmParams gemm;  // y_b = W·x_b for every batch: the forward's GEMM alone
+  gemm.batch = pw.B, gemm.M = out, gemm.N = pixels, gemm.K = pw.C;
+  gemm.A = pwt.get(), gemm.lda = pw.C, gemm.B = px.get(), gemm.ldb = pixels, gemm.strideB = pw.C * pixels;
+  gemm.C = py.get(), gemm.ldc = pixels, gemm.strideC = out * pixels;
+  const auto run_gemm = [&] { return GemmCuda(gemm, nullptr); };
+  const double flop = 2.0 * pw.B * out * pw.C * pixels / 1e9;
+  const double c_f = Report("conv1x1", "8x32x32x32>48", "GFLOP/s", flop, "batched gemm",
+                            [&] { return ConvCuda(cf, nullptr); }, run_gemm);
+  const double c_b = Report("conv1x1_bwd", "8x32x32x32>48", "GFLOP/s", 2 * flop, "batched gemm",
+                            [&] { return ConvBackwardCuda(cb, nullptr); }, run_gemm);
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "depthwise 3x3 8x32x64x64 %.0f GB/s, backward %.0f GB/s; conv 1x1 32>48 8x32x32 %.0f GFLOP/s, "
+                "backward %.0f GFLOP/s",
+                dw_f, dw_b, c_f, c_b);
+  g_keys["feature_map"] = buf;
+}
+
 }  // namespace
 }  // namespace frugal
 
@@ -310,6 +362,7 @@ int main() {
   BenchMemoryBound();
   BenchSlash();
   BenchPathAttention();
+  BenchFeatureMap();
   for (const auto& kv : g_keys) std::printf("key %s %s\n", kv.first.c_str(), kv.second.c_str());
   return g_errors == 0 ? 0 : 1;
 }
