@@ -1,7 +1,8 @@
-// CUDA launchers of the feature-map ops: device pointers, `stream` is a
-// cudaStream_t. Private to the core: the front end (native/src/core/feature_map.cc)
-// reaches them through Dispatch once its checks passed and the problem is not
-// empty, and only CUDA builds include this header.
+// CUDA launchers of the feature-map family: device pointers, `stream` is a
+// cudaStream_t. Private to the core: the front ends (native/src/core/
+// feature_map.cc, feature_map_conv.cc) reach them through Dispatch after the
+// shared argument checks and the empty rule, and only CUDA builds include this
+// header. Each follows the CPU's determinism contract (frugal/feature_map.h).
 #pragma once
 
 #include "frugal/feature_map.h"

@@ -1,0 +1,164 @@
+// Convolution kernels over the vector wrapper, compiled per ISA by
+// x86/feature_map_<isa>.cc: the depthwise plane (forward, and the backward's
+// transposed conv and weight sums) and the pointwise register tile.
+//
+// Depthwise: a plane's input rows are copied once into zero-padded rows (L1/L2
+// resident), so every tap of an output vector is one plain unaligned load and
+// borders, dilations wider than the map and the tails need no mask; only the
+// last store of a row is masked. Outputs are written once, with the bias, the
+// GELU and `pre` fused.
+
+// Copies rows × in_w floats (dense) into padded rows, zeros around them.
+inline void FillPaddedRows(const PaddedRows& pr, int64_t rows, int64_t in_w, const float* src, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* d = dst + r * pr.width;
+    std::fill(d, d + pr.left, 0.0f);
+    std::copy(src + r * in_w, src + (r + 1) * in_w, d + pr.left);
+    std::fill(d + pr.left + in_w, d + pr.width, 0.0f);
+  }
+}
+
+// acc[v] += the taps of output (r, s + v·kLanes) for NV vectors.
+template <int NV>
+inline void AddTaps(const PlaneConv& g, const PaddedRows& pr, const float* buf, int64_t r, int64_t s, F* acc) {
+  for (int64_t i = 0; i < g.kh; ++i) {
+    const int64_t t = r - g.pad_h + i * g.dil_h;
+    if (t < 0 || t >= g.in_h) continue;  // a zero row of the padding
+    const float* row = buf + t * pr.width + pr.left - g.pad_w + s;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const F w = Set1(g.flip ? g.w[(g.kh - i) * g.kw - 1 - j] : g.w[i * g.kw + j]);
+      for (int v = 0; v < NV; ++v) acc[v] = MulAdd(w, Load(row + j * g.dil_w + v * kLanes), acc[v]);
+    }
+  }
+}
+
+inline void StoreOutput(F pre_value, bool gelu, float* y, float* pre, Mask m, bool full) {
+  if (pre) StoreAny(pre, m, full, pre_value);
+  StoreAny(y, m, full, gelu ? Gelu(pre_value) : pre_value);
+}
+
+// Every output row of g from padded rows `buf`: two vectors at a time, then
+// single ones, the last masked.
+inline void ConvPlaneRows(const PlaneConv& g, const PaddedRows& pr, const float* buf, float bias, bool gelu,
+                          float* y, float* pre) {
+  constexpr int64_t L = kLanes;
+  const F b = Set1(bias);
+  const Mask all = AllLanes();
+  for (int64_t r = 0; r < g.out_h; ++r) {
+    float* yr = y + r * g.out_w;
+    float* pr_row = pre ? pre + r * g.out_w : nullptr;
+    int64_t s = 0;
+    for (; s + 2 * L <= g.out_w; s += 2 * L) {
+      F acc[2] = {b, b};
+      AddTaps<2>(g, pr, buf, r, s, acc);
+      StoreOutput(acc[0], gelu, yr + s, pr_row ? pr_row + s : nullptr, all, true);
+      StoreOutput(acc[1], gelu, yr + s + L, pr_row ? pr_row + s + L : nullptr, all, true);
+    }
+    for (; s < g.out_w; s += L) {
+      F acc[1] = {b};
+      AddTaps<1>(g, pr, buf, r, s, acc);
+      StoreOutput(acc[0], gelu, yr + s, pr_row ? pr_row + s : nullptr, TailMask(g.out_w - s), s + L <= g.out_w);
+    }
+  }
+}
+
+void DepthwiseKernel(const DepthwiseForwardPlane& p, float* scratch) {
+  const PaddedRows pr(p.g);
+  FillPaddedRows(pr, p.g.in_h, p.g.in_w, p.x, scratch);
+  ConvPlaneRows(p.g, pr, scratch, p.bias, p.gelu, p.y, p.pre);
+}
+
+void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch) {
+  constexpr int64_t L = kLanes;
+  const PlaneConv& g = p.g;
+  const PlaneConv t = TransposedConv(g);
+  const PaddedRows pd(t), px(g);
+  float* dpre = scratch;
+  float* xbuf = scratch + pd.floats(t.in_h);
+
+  // dpre = dy ⊙ GELU'(pre) (or dy), padded as the transposed conv's input.
+  for (int64_t r = 0; r < g.out_h; ++r) {
+    float* d = dpre + r * pd.width;
+    const float* dy = p.dy + r * g.out_w;
+    const float* pre = p.gelu ? p.pre + r * g.out_w : nullptr;
+    std::fill(d, d + pd.left, 0.0f);
+    ForVectors(g.out_w, [&](int64_t s, Mask m, bool full) {
+      const F v = LoadAny(dy + s, m, full);
+      StoreAny(d + pd.left + s, m, full, pre ? Mul(v, GeluGrad(LoadAny(pre + s, m, full))) : v);
+    });
+    std::fill(d + pd.left + g.out_w, d + pd.width, 0.0f);
+  }
+  if (p.dx) ConvPlaneRows(t, pd, dpre, 0.0f, false, p.dx, nullptr);
+  if (!p.dw && !p.dbias) return;
+
+  // Weight and bias sums per output row (fp32 vectors, double across rows). The
+  // dpre rows are zero past out_w up to whole vectors, so no lane needs a mask.
+  if (p.dw) FillPaddedRows(px, g.in_h, g.in_w, p.x, xbuf);
+  const int64_t whole = (g.out_w + L - 1) / L * L;
+  for (int64_t r = 0; r < g.out_h; ++r) {
+    const float* d = dpre + r * pd.width + pd.left;
+    if (p.dbias) *p.dbias += ReduceAdd(FoldVectors(d, whole, Zero(), [](F a, F b) { return Add(a, b); }));
+    if (!p.dw) continue;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t row = r - g.pad_h + i * g.dil_h;
+      if (row < 0 || row >= g.in_h) continue;
+      const float* xr = xbuf + row * px.width + px.left - g.pad_w;
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const float* xs = xr + j * g.dil_w;
+        F a0 = Zero(), a1 = Zero();
+        int64_t s = 0;
+        for (; s + 2 * L <= whole; s += 2 * L) {
+          a0 = MulAdd(Load(d + s), Load(xs + s), a0);
+          a1 = MulAdd(Load(d + s + L), Load(xs + s + L), a1);
+        }
+        if (s < whole) a0 = MulAdd(Load(d + s), Load(xs + s), a0);
+        p.dw[i * g.kw + j] += ReduceAdd(Add(a0, a1));
+      }
+    }
+  }
+}
+
+// ---- pointwise conv ----------------------------------------------------------------
+// An NO × NV tile of outputs (NO output channels × NV pixel vectors) in
+// registers over all input channels: NV loads and NO broadcasts per channel
+// feed NO·NV FMAs. The last vector is masked when !full.
+template <int NO, int NV>
+inline void PointwiseTile(const PointwiseBlock& p, int64_t o, int64_t j, Mask m, bool full) {
+  constexpr int64_t L = kLanes;
+  F acc[NO][NV];
+  for (int a = 0; a < NO; ++a) {
+    const F b = Set1(p.bias ? p.bias[o + a] : 0.0f);
+    for (int v = 0; v < NV; ++v) acc[a][v] = b;
+  }
+  const float* x = p.x + j;
+  const float* w = p.w + o * p.in_channels;
+  for (int64_t i = 0; i < p.in_channels; ++i) {
+    F xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = LoadAny(x + i * p.hw + v * L, m, full || v + 1 < NV);
+    for (int a = 0; a < NO; ++a) {
+      const F wv = Set1(w[a * p.in_channels + i]);
+      for (int v = 0; v < NV; ++v) acc[a][v] = MulAdd(wv, xv[v], acc[a][v]);
+    }
+  }
+  for (int a = 0; a < NO; ++a) {
+    const int64_t at = (o + a) * p.hw + j;
+    for (int v = 0; v < NV; ++v) {
+      StoreOutput(acc[a][v], p.gelu, p.y + at + v * L, p.pre ? p.pre + at + v * L : nullptr, m,
+                  full || v + 1 < NV);
+    }
+  }
+}
+
+template <int NV>
+inline void PointwiseColumns(const PointwiseBlock& p, int64_t j, Mask m, bool full) {
+  int64_t o = 0;
+  for (; o + 4 <= p.out_channels; o += 4) PointwiseTile<4, NV>(p, o, j, m, full);
+  for (; o < p.out_channels; ++o) PointwiseTile<1, NV>(p, o, j, m, full);
+}
+
+void PointwiseKernel(const PointwiseBlock& p) {
+  constexpr int64_t L = kLanes;
+  int64_t j = 0;
+  for (; j + 2 * L <= p.n; j += 2 * L) PointwiseColumns<2>(p, j, AllLanes(), true);
+  for (; j < p.n; j += L) PointwiseColumns<1>(p, j, TailMask(p.n - j), j + L <= p.n);
+}

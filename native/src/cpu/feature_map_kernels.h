@@ -1,0 +1,196 @@
+// Feature-map inner loops, one set per ISA level (internal to the core). The
+// front end (native/src/core/feature_map.cc) cuts every op into tasks that own
+// their outputs (planes, pixel blocks, rows) and calls these on one task's
+// data; the parameter-gradient sums come back per task and are added by the
+// front end in a fixed order. The SIMD levels are cpu/feature_map_*-inl.h, the
+// scalar level is ref/feature_map_ref.cc (which also holds the double oracles).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "frugal/feature_map.h"
+#include "frugal/isa.h"
+#include "frugal/status.h"
+
+namespace frugal {
+
+namespace {
+// The elements between batches of a view (0 means dense).
+inline int64_t MapStride(int64_t batch_stride, int64_t dense) { return batch_stride ? batch_stride : dense; }
+inline bool MapEmpty(const MapShape& s) { return s.B == 0 || s.C == 0 || s.H == 0 || s.W == 0; }
+}  // namespace
+
+// Lanes of one channel's slot in the ChannelNorm backward accumulators: the
+// widest vector, so the layout is the same at every level (narrower levels
+// leave the upper lanes zero).
+constexpr int64_t kAccLanes = 16;
+
+// n pixels of one batch for ChannelNorm: channel c of pixel j at x[c·hw + j];
+// mean and rstd at [j].
+struct ChannelNormPixels {
+  int64_t channels, hw, n;
+  const float *x, *gamma, *beta;
+  float eps;
+  float *y, *mean, *rstd;  // mean and rstd may be null
+};
+struct ChannelNormBackwardPixels {
+  int64_t channels, hw, n;
+  const float *dy, *x, *gamma, *mean, *rstd;
+  float* dx;
+  // [channels][kAccLanes], or null: += the lanes of Σ dy·x̂ and Σ dy.
+  float *dgamma_acc, *dbeta_acc;
+};
+
+// One plane of a stride-1 2-D convolution with one kernel (depthwise):
+//   out[r, s] = bias + Σ_{i,j} w[i, j] · in[r − pad_h + i·dil_h, s − pad_w + j·dil_w]
+// (zero outside in), `flip` reading w[kh−1−i, kw−1−j] instead (the transposed
+// conv of the backward). Pads may be negative (the backward's crops).
+struct PlaneConv {
+  int64_t in_h, in_w, out_h, out_w, kh, kw, dil_h, dil_w, pad_h, pad_w;
+  const float* w;
+  bool flip;
+};
+
+// The zero-padded copy of a conv's input rows that the kernels read with plain
+// vector loads: column s of an output row reads buffer column s + j·dil_w +
+// (left − pad_w), input column t sits at left + t, and every row has zeros up
+// to whole vectors of the widest level (kAccLanes) past both the input row and
+// the furthest tap of the last output vector. Internal linkage, as CeilDiv: the
+// ISA units each keep their own copy.
+namespace {
+struct PaddedRows {
+  int64_t left, width;
+  explicit PaddedRows(const PlaneConv& g) {
+    const auto whole = [](int64_t n) { return (n + kAccLanes - 1) / kAccLanes * kAccLanes; };
+    left = std::max<int64_t>(g.pad_w, 0);
+    width = std::max(whole(g.out_w) + (g.kw - 1) * g.dil_w - g.pad_w + left, left + whole(g.in_w));
+  }
+  int64_t floats(int64_t rows) const { return rows * width; }
+};
+}  // namespace
+
+struct DepthwiseForwardPlane {
+  PlaneConv g;
+  const float* x;  // in_h × in_w
+  float bias;
+  bool gelu;
+  float *y, *pre;  // out_h × out_w; pre may be null
+};
+// g is the forward's geometry.
+struct DepthwiseBackwardPlane {
+  PlaneConv g;
+  const float *x, *dy, *pre;  // pre: with gelu
+  bool gelu;
+  float* dx;       // or null
+  double* dw;      // [kh·kw] += Σ dpre · shifted x, or null
+  double* dbias;   // += Σ dpre, or null
+};
+
+// A block of n pixels of the pointwise conv: y[o, j] = bias_o + Σ_i w[o, i]·x[i, j]
+// (channel planes hw apart in x, y and pre), GELU'd with `gelu`.
+struct PointwiseBlock {
+  int64_t in_channels, out_channels, hw, n;
+  const float *x, *w, *bias;  // bias may be null
+  bool gelu;
+  float *y, *pre;  // pre may be null
+};
+
+// Bilinear taps (align_corners) of one axis: output i reads index[i] and
+// index[i] + step[i] with weights 1 − lambda[i] and lambda[i].
+struct ResizeAxis {
+  const int32_t *index, *step;
+  const float* lambda;
+};
+struct ResizePlane {
+  int64_t in_h, in_w, out_h, out_w;
+  ResizeAxis rows, cols;
+};
+
+struct FeatureMapKernels {
+  void (*channel_norm)(const ChannelNormPixels& p);
+  void (*channel_norm_backward)(const ChannelNormBackwardPixels& p);
+  // *sum_a += Σ (a − shift_a); with b, *sum_ab += Σ (a − shift_a)(b − shift_b);
+  // products in fp32, sums in double.
+  void (*sums)(int64_t n, const float* a, float shift_a, const float* b, float shift_b, double* sum_a,
+               double* sum_ab);
+  // y = (x − m)·a + c.
+  void (*affine)(int64_t n, const float* x, float m, float a, float c, float* y);
+  // dx = a·dy + b·(x − m) + c.
+  void (*affine2)(int64_t n, const float* dy, const float* x, float a, float m, float b, float c, float* dx);
+  // out = a ⊙ b, and acc += a ⊙ b.
+  void (*mul)(int64_t n, const float* a, const float* b, float* out);
+  void (*mul_acc)(int64_t n, const float* a, const float* b, float* acc);
+  // dpre = dy ⊙ GELU'(pre).
+  void (*gelu_grad)(int64_t n, const float* dy, const float* pre, float* dpre);
+  // scratch: PaddedRows(g).floats(in_h), and for the backward
+  // PaddedRows(transposed g).floats(out_h) more (DepthwiseScratch).
+  void (*depthwise)(const DepthwiseForwardPlane& p, float* scratch);
+  void (*depthwise_backward)(const DepthwiseBackwardPlane& p, float* scratch);
+  void (*pointwise)(const PointwiseBlock& p);
+  // One plane each (x in_h × in_w, y ⌊in_h/2⌋ × ⌊in_w/2⌋); the backward overwrites dx.
+  void (*max_pool)(int64_t in_h, int64_t in_w, const float* x, float* y);
+  void (*max_pool_backward)(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
+  // scratch: in_w floats (a row blended vertically, or scattered horizontally).
+  void (*resize)(const ResizePlane& r, const float* x, float* y, float* scratch);
+  void (*resize_backward)(const ResizePlane& r, const float* dy, float* dx, float* scratch);
+};
+
+// The kernels of an ISA level (the caller makes sure the CPU has it).
+const FeatureMapKernels& FeatureMapKernelsFor(Isa isa);
+
+// The backward's transposed geometry: dpre (out_h × out_w) in, dx out.
+PlaneConv TransposedConv(const PlaneConv& g);
+// Floats of scratch the depthwise kernels need for one plane.
+int64_t DepthwiseScratch(const PlaneConv& g, bool backward);
+
+// Argument checks shared by the front end and the references (feature_map.cc).
+Status CheckParams(const ChannelNormParams& p);
+Status CheckParams(const ChannelNormBackwardParams& p);
+Status CheckParams(const GroupNormParams& p);
+Status CheckParams(const GroupNormBackwardParams& p);
+Status CheckParams(const DepthwiseConvParams& p);
+Status CheckParams(const DepthwiseConvBackwardParams& p);
+Status CheckParams(const ConvParams& p);
+Status CheckParams(const ConvBackwardParams& p);
+Status CheckParams(const MaxPoolParams& p);
+Status CheckParams(const MaxPoolBackwardParams& p);
+Status CheckParams(const ResizeParams& p);
+Status CheckParams(const ResizeBackwardParams& p);
+Status CheckParams(const HadamardParams& p);
+Status CheckParams(const HadamardBackwardParams& p);
+
+// Each level's namespace declares the same kernels.
+#define FRUGAL_FEATURE_MAP_KERNELS                                                                        \
+  void ChannelNormKernel(const ChannelNormPixels& p);                                                     \
+  void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p);                                     \
+  void SumsKernel(int64_t n, const float* a, float shift_a, const float* b, float shift_b, double* sum_a, \
+                  double* sum_ab);                                                                        \
+  void AffineKernel(int64_t n, const float* x, float m, float a, float c, float* y);                     \
+  void Affine2Kernel(int64_t n, const float* dy, const float* x, float a, float m, float b, float c,     \
+                     float* dx);                                                                          \
+  void MulKernel(int64_t n, const float* a, const float* b, float* out);                                 \
+  void MulAccKernel(int64_t n, const float* a, const float* b, float* acc);                              \
+  void GeluGradKernel(int64_t n, const float* dy, const float* pre, float* dpre);                        \
+  void DepthwiseKernel(const DepthwiseForwardPlane& p, float* scratch);                                   \
+  void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch);                          \
+  void PointwiseKernel(const PointwiseBlock& p);
+
+namespace ref {
+FRUGAL_FEATURE_MAP_KERNELS
+// Max-pool and resize have the scalar level only, shared by every level for
+// now: a vector form needs an even/odd lane shuffle (pool) or a gather
+// (resize) that the vector wrapper does not have yet.
+void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y);
+void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
+void ResizeKernel(const ResizePlane& r, const float* x, float* y, float* scratch);
+void ResizeBackwardKernel(const ResizePlane& r, const float* dy, float* dx, float* scratch);
+}  // namespace ref
+namespace avx2 {
+FRUGAL_FEATURE_MAP_KERNELS
+}  // namespace avx2
+namespace avx512 {
+FRUGAL_FEATURE_MAP_KERNELS
+}  // namespace avx512
+#undef FRUGAL_FEATURE_MAP_KERNELS
+
+}  // namespace frugal

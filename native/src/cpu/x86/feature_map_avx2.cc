@@ -1,0 +1,11 @@
+// The feature-map kernels (cpu/feature_map_norm-inl.h, cpu/feature_map_conv-inl.h)
+// compiled for avx2.
+#include "cpu/feature_map_kernels.h"
+#include "cpu/simd/vec_avx2.h"
+
+namespace frugal {
+namespace avx2 {
+#include "cpu/feature_map_norm-inl.h"
+#include "cpu/feature_map_conv-inl.h"
+}  // namespace avx2
+}  // namespace frugal

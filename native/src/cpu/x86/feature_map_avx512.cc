@@ -1,0 +1,11 @@
+// The feature-map kernels (cpu/feature_map_norm-inl.h, cpu/feature_map_conv-inl.h)
+// compiled for avx512.
+#include "cpu/feature_map_kernels.h"
+#include "cpu/simd/vec_avx512.h"
+
+namespace frugal {
+namespace avx512 {
+#include "cpu/feature_map_norm-inl.h"
+#include "cpu/feature_map_conv-inl.h"
+}  // namespace avx512
+}  // namespace frugal
