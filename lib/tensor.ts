@@ -293,3 +293,20 @@ export function outputTensor(out: unknown, name: string, shape: readonly number[
   checkApart(t, name, inputs);
   return t;
 }
+
+/**
+ * @internal Refuses a host tensor holding NaN or ±Inf, naming the first such element
+ * (device tensors are not scanned: that would cost a copy). For module inputs and
+ * parameters, where a non-finite value silently poisons every output.
+ * @throws FrugalError E_RANGE (a non-finite element).
+ */
+export function checkFinite(t: Tensor, name: string): void {
+  if (t.device !== 'cpu') return;
+  const a = t.data;
+  let bad = 0;
+  // x − x is 0 for every finite x and NaN otherwise: one subtraction per element.
+  for (let i = 0; i < a.length; i++) bad += a[i] - a[i];
+  if (bad === 0) return;
+  const i = a.findIndex((v) => !Number.isFinite(v));
+  throw new FrugalError('E_RANGE', `${name}: expected finite values, got ${a[i]} at element ${i}`);
+}
