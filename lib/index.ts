@@ -48,3 +48,11 @@ export {
   type PathEncoderGrads, type LoadStateDictOptions, type PathDecoderOptions, type PathDecoderLayout, type ReconstructionLoss,
   type PretrainStepInputs, type PretrainStepResult,
 } from './path_attention';
+export {
+  featureMap, type IntPair, type MapBroadcast, type ChannelNormInputs, type ChannelNormBackwardInputs, type GroupNormInputs,
+  type GroupNormBackwardInputs, type MapNormResult, type MapNormGrads, type DepthwiseConv2dInputs, type DepthwiseConv1dInputs,
+  type Conv2dInputs, type Conv1dInputs, type ConvResult, type ConvBackwardInputs, type DepthwiseConv2dBackwardInputs,
+  type DepthwiseConv1dBackwardInputs, type Conv2dBackwardInputs, type Conv1dBackwardInputs, type ConvGrads, type MaxPoolInputs,
+  type MaxPoolBackwardInputs, type ResizeInputs, type ResizeBackwardInputs, type HadamardInputs, type HadamardBackwardInputs,
+  type HadamardGrads,
+} from './feature_map';

@@ -106,6 +106,16 @@ const heads3 = () => Tensor.from(new Float32Array(6), [3, 1, 2]);
 const qkv = { q: tensor(heads3), k: tensor(heads3), v: tensor(heads3), offsets: offsets([0, 1, 3]), scale: float(0.5) };
 const attentionSaved = { out: tensor(heads3), lse: tensor(() => Tensor.from(new Float32Array(3), [3, 1])), dout: tensor(heads3) };
 
+// Feature maps: x [1, 2, 2, 2] (and [1, 2, 4] for the 1-D forms) through every featureMap op.
+const fmap = (shape: number[]) => () => Tensor.from(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5), shape);
+const m4 = fmap([1, 2, 2, 2]), m3 = fmap([1, 2, 4]), v2b = fmap([2]);
+const norm = { x: tensor(m4), weight: tensor(v2b), bias: tensor(v2b), eps: float(1e-6) };
+const normSaved = (stats: number[]) => ({ dy: tensor(m4), x: tensor(m4), weight: tensor(v2b), mean: tensor(fmap(stats)), rstd: tensor(fmap(stats)) });
+const dwConv = (x: () => Value, w: number[]) => ({ x: tensor(x), weight: tensor(fmap(w)), dilation: size(1), padding: size(1), gelu: bool(false) });
+const dwBackward = (x: () => Value, w: number[]) => ({ ...dwConv(x, w), gelu: bool(true), dy: tensor(x), pre: tensor(x) });
+const BACKWARD_REQUIRED = ['dy', 'x', 'weight', 'gelu', 'pre'];
+const fm = lib.featureMap;
+
 const ops: Entry[] = [
   { name: 'Tensor.from', call: (d, s) => Tensor.from(d as number[], s as number[]), args: [{ kind: 'floats', valid: () => [1, 2] }, { kind: 'shape', valid: () => [2] }] },
   { name: 'zeros', call: (s, d) => lib.zeros(s as number[], d as 'cpu'), args: [{ kind: 'shape', valid: () => [2, 2] }, { ...oneOf('cpu'), optional: true }] },
@@ -177,6 +187,32 @@ const ops: Entry[] = [
     args: [options({ qkv: tensor(() => Tensor.from(new Float32Array(18), [3, 6])), heads: size(1), offsets: offsets([0, 1, 3]), scale: float(0.5) }, ['qkv', 'heads', 'offsets'])] },
   { name: 'pathAttention.attentionBackward', call: (o) => lib.pathAttention.attentionBackward(o as never),
     args: [options({ ...qkv, ...attentionSaved }, ['q', 'k', 'v', 'offsets', 'out', 'lse', 'dout'])] },
+  { name: 'featureMap.channelNorm', call: (o) => fm.channelNorm(o as never), args: [options(norm, ['x', 'weight', 'bias'])] },
+  { name: 'featureMap.channelNormBackward', call: (o) => fm.channelNormBackward(o as never), args: [options(normSaved([1, 2, 2]), ['dy', 'x', 'weight', 'mean', 'rstd'])] },
+  { name: 'featureMap.groupNorm', call: (o) => fm.groupNorm(o as never), args: [options({ ...norm, groups: size(2) }, ['x', 'groups', 'weight', 'bias'])] },
+  { name: 'featureMap.groupNormBackward', call: (o) => fm.groupNormBackward(o as never),
+    args: [options({ ...normSaved([1, 2]), groups: size(2) }, ['dy', 'x', 'groups', 'weight', 'mean', 'rstd'])] },
+  { name: 'featureMap.depthwiseConv2d', call: (o) => fm.depthwiseConv2d(o as never), args: [options({ ...dwConv(m4, [2, 1, 3, 3]), bias: tensor(v2b) }, ['x', 'weight'])] },
+  { name: 'featureMap.depthwiseConv2dBackward', call: (o) => fm.depthwiseConv2dBackward(o as never), args: [options(dwBackward(m4, [2, 1, 3, 3]), BACKWARD_REQUIRED)] },
+  { name: 'featureMap.depthwiseConv1d', call: (o) => fm.depthwiseConv1d(o as never), args: [options({ ...dwConv(m3, [2, 1, 3]), bias: tensor(v2b) }, ['x', 'weight'])] },
+  { name: 'featureMap.depthwiseConv1dBackward', call: (o) => fm.depthwiseConv1dBackward(o as never), args: [options(dwBackward(m3, [2, 1, 3]), BACKWARD_REQUIRED)] },
+  { name: 'featureMap.conv2d', call: (o) => fm.conv2d(o as never),
+    args: [options({ x: tensor(m4), weight: tensor(fmap([3, 2, 1, 1])), bias: tensor(v3), padding: size(0), gelu: bool(false) }, ['x', 'weight'])] },
+  { name: 'featureMap.conv2dBackward', call: (o) => fm.conv2dBackward(o as never),
+    args: [options({ x: tensor(m4), weight: tensor(fmap([3, 2, 1, 1])), padding: size(0), gelu: bool(true), dy: tensor(fmap([1, 3, 2, 2])), pre: tensor(fmap([1, 3, 2, 2])) },
+      BACKWARD_REQUIRED)] },
+  { name: 'featureMap.conv1d', call: (o) => fm.conv1d(o as never), args: [options({ x: tensor(m3), weight: tensor(fmap([3, 2, 1])), bias: tensor(v3), gelu: bool(false) }, ['x', 'weight'])] },
+  { name: 'featureMap.conv1dBackward', call: (o) => fm.conv1dBackward(o as never),
+    args: [options({ x: tensor(m3), weight: tensor(fmap([3, 2, 1])), gelu: bool(true), dy: tensor(fmap([1, 3, 4])), pre: tensor(fmap([1, 3, 4])) }, BACKWARD_REQUIRED)] },
+  { name: 'featureMap.maxPool2d', call: (o) => fm.maxPool2d(o as never), args: [options({ x: tensor(m4) }, ['x'])] },
+  { name: 'featureMap.maxPool2dBackward', call: (o) => fm.maxPool2dBackward(o as never), args: [options({ dy: tensor(fmap([1, 2, 1, 1])), x: tensor(m4) }, ['dy', 'x'])] },
+  { name: 'featureMap.resize', call: (o) => fm.resize(o as never), args: [options({ x: tensor(m4), size: { kind: 'shape', valid: () => [3, 3] } }, ['x', 'size'])] },
+  { name: 'featureMap.resizeBackward', call: (o) => fm.resizeBackward(o as never),
+    args: [options({ dy: tensor(m4), inputSize: { kind: 'shape', valid: () => [3, 3] } }, ['dy', 'inputSize'])] },
+  { name: 'featureMap.hadamard', call: (o) => fm.hadamard(o as never), args: [options({ x: tensor(m4), map: tensor(fmap([2, 2, 2])), broadcast: oneOf('plane') }, ['x', 'map'])] },
+  { name: 'featureMap.hadamard (rows)', call: (o) => fm.hadamard(o as never), args: [options({ x: tensor(m4), map: tensor(fmap([2, 2])), broadcast: oneOf('rows') }, ['x', 'map', 'broadcast'])] },
+  { name: 'featureMap.hadamardBackward', call: (o) => fm.hadamardBackward(o as never),
+    args: [options({ dy: tensor(m4), x: tensor(m4), map: tensor(fmap([2, 2])), broadcast: oneOf('columns') }, ['dy', 'x', 'map', 'broadcast'])] },
   { name: 'setNumThreads', call: (n) => lib.setNumThreads(n as number), args: [size(2)] },
   { name: 'setIsa', call: (l) => lib.setIsa(l as never), args: [oneOf(lib.info().isa)] },
   { name: 'encodeSafetensors', call: (t, m) => lib.encodeSafetensors(t as never, m as never), args: [{ kind: 'record', valid: () => ({ w: t2() }) }, { kind: 'record', valid: () => ({ step: '1' }), optional: true }] },
@@ -205,6 +241,15 @@ const ASYNC: Record<string, string> = {
   'pathAttention.scatter': 'pathAttention.scatterAsync', 'pathAttention.restore': 'pathAttention.restoreAsync',
   'pathAttention.restoreBackward': 'pathAttention.restoreBackwardAsync', 'pathAttention.attention': 'pathAttention.attentionAsync',
   'pathAttention.attentionBackward': 'pathAttention.attentionBackwardAsync',
+  'featureMap.channelNorm': 'featureMap.channelNormAsync', 'featureMap.channelNormBackward': 'featureMap.channelNormBackwardAsync',
+  'featureMap.groupNorm': 'featureMap.groupNormAsync', 'featureMap.groupNormBackward': 'featureMap.groupNormBackwardAsync',
+  'featureMap.depthwiseConv2d': 'featureMap.depthwiseConv2dAsync', 'featureMap.depthwiseConv2dBackward': 'featureMap.depthwiseConv2dBackwardAsync',
+  'featureMap.depthwiseConv1d': 'featureMap.depthwiseConv1dAsync', 'featureMap.depthwiseConv1dBackward': 'featureMap.depthwiseConv1dBackwardAsync',
+  'featureMap.conv2d': 'featureMap.conv2dAsync', 'featureMap.conv2dBackward': 'featureMap.conv2dBackwardAsync',
+  'featureMap.conv1d': 'featureMap.conv1dAsync', 'featureMap.conv1dBackward': 'featureMap.conv1dBackwardAsync',
+  'featureMap.maxPool2d': 'featureMap.maxPool2dAsync', 'featureMap.maxPool2dBackward': 'featureMap.maxPool2dBackwardAsync',
+  'featureMap.resize': 'featureMap.resizeAsync', 'featureMap.resizeBackward': 'featureMap.resizeBackwardAsync',
+  'featureMap.hadamard': 'featureMap.hadamardAsync', 'featureMap.hadamardBackward': 'featureMap.hadamardBackwardAsync',
 };
 
 function resolve(path: string): (...args: Value[]) => unknown {
