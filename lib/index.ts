@@ -56,3 +56,10 @@ export {
   type MaxPoolBackwardInputs, type ResizeInputs, type ResizeBackwardInputs, type HadamardInputs, type HadamardBackwardInputs,
   type HadamardGrads,
 } from './feature_map';
+export {
+  hadamard, Ghpa, Gab, HadamardModule, type GhpaInputs, type GhpaResult, type GhpaBackwardInputs, type GhpaGrads,
+  type GhpaMaps, type GhpaMapsInputs, type GhpaSaved, type GabInputs, type GabResult, type GabBackwardInputs, type GabGrads,
+  type GabSaved, type LayoutEntry, type ModuleLayout, type ModuleParams, type GhpaOptions, type GabOptions,
+  type ForwardOptions, type LoadOptions,
+} from './hadamard';
+export { EgeUNet, type EgeUNetOptions, type EgeUNetOutput, type EgeUNetOutputGrads } from './egeunet';

@@ -1,0 +1,2 @@
+// EGE-UNet, the network the Hadamard-product modules make.
+export { EgeUNet, type EgeUNetOptions, type EgeUNetOutput, type EgeUNetOutputGrads } from './network';
