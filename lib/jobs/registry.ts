@@ -5,6 +5,7 @@ import { dpNoiseJob } from './dp_noise';
 import type { JobType } from './job';
 import { mlpFusionJob } from './mlp_fusion';
 import { pathEncodeJob } from './path_encode';
+import { egeunetSegmentJob } from './egeunet_segment';
 import { slashProjectJob } from './slash_project';
 
-export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob, mlpFusionJob, pathEncodeJob];
+export const jobTypes: JobType[] = [benchJob, dpEpsilonJob, dpNoiseJob, slashProjectJob, mlpFusionJob, pathEncodeJob, egeunetSegmentJob];
