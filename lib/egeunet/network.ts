@@ -69,17 +69,17 @@ export class EgeUNet {
   /** @throws FrugalError E_SHAPE (channels of the wrong count or not divisible by 4 where a module splits them), E_RANGE, E_CONFIG. */
   constructor(options: EgeUNetOptions = {}) {
     const o = checkOptions<EgeUNetOptions>(options, 'options', OPTION_KEYS);
-    const c = o.channels ?? DEFAULT_CHANNELS;
+    const c = o.channels === undefined ? DEFAULT_CHANNELS : o.channels;
     if (!Array.isArray(c) || c.length !== 6) throw new FrugalError('E_SHAPE', `options.channels: expected 6 channel counts, got ${Array.isArray(c) ? c.length : typeof c}`);
     c.forEach((v, i) => checkInt(v, `options.channels[${i}]`, 1));
     for (const i of [0, 1, 2, 3, 4]) {
       if (c[i] % GN_GROUPS !== 0) throw new FrugalError('E_SHAPE', `options.channels[${i}]: expected a multiple of ${GN_GROUPS} (GroupNorm and the modules' groups), got ${c[i]}`);
     }
     this.channels = Object.freeze([...c]);
-    this.bridge = checkBool(o.bridge ?? true, 'options.bridge');
-    this.deepSupervision = checkBool(o.deepSupervision ?? true, 'options.deepSupervision');
-    const inputs = checkInt(o.inputChannels ?? 3, 'options.inputChannels', 1);
-    const seed = checkSeed(o.seed ?? 0, 'options.seed');
+    this.bridge = checkBool(o.bridge === undefined ? true : o.bridge, 'options.bridge');
+    this.deepSupervision = checkBool(o.deepSupervision === undefined ? true : o.deepSupervision, 'options.deepSupervision');
+    const inputs = checkInt(o.inputChannels === undefined ? 3 : o.inputChannels, 'options.inputChannels', 1);
+    const seed = checkSeed(o.seed === undefined ? 0 : o.seed, 'options.seed');
 
     const plain: Plain[] = [];
     const conv = (prefix: string, cin: number, cout: number, k: number) =>

@@ -4,7 +4,7 @@ import { native } from '../binding';
 import { defineOp, type AsyncOptions, type Prepared } from '../call';
 import { FrugalError } from '../errors';
 import { Tensor, checkDims, checkFinite, checkTensor, commonDevice, zeros, type Memory } from '../tensor';
-import { checkOptions, optionKeys, shapeText } from '../validate';
+import { checkBool, checkOptions, optionKeys, shapeText } from '../validate';
 import { gabLayout, packParams, unpack, type ModuleParams } from './layout';
 import { moduleSizes } from './sizes';
 
@@ -87,7 +87,7 @@ function prepareGab(inputs: GabInputs): Prepared<GabResult> {
   const m = checkMaps(o);
   const s = m.shape;
   const params = checkParams(o.params, s.Ch, s.Cl, m.device);
-  const train = o.train === undefined || o.train === true;
+  const train = o.train === undefined || checkBool(o.train, 'inputs.train');
   const y = zeros([s.B, s.Cl, s.H, s.W], m.device);
   const saved = train ? zeros([moduleSizes(s.B, s.Ch, s.Cl, s.H, s.W, s.h, s.w).gabSaved], m.device) : null;
   const shapes = `${m.xh.shape.join()} ${m.xl.shape.join()}`;

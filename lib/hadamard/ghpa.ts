@@ -4,7 +4,7 @@ import { native } from '../binding';
 import { defineOp, type AsyncOptions, type Prepared } from '../call';
 import { FrugalError } from '../errors';
 import { Tensor, checkDims, checkFinite, checkTensor, commonDevice, zeros, type Memory } from '../tensor';
-import { checkInt, checkOptions, optionKeys, shapeText } from '../validate';
+import { checkBool, checkInt, checkOptions, optionKeys, shapeText } from '../validate';
 import { ghpaLayout, packParams, unpack, type ModuleLayout, type ModuleParams } from './layout';
 import { moduleSizes } from './sizes';
 
@@ -136,7 +136,7 @@ function prepareGhpa(inputs: GhpaInputs): Prepared<GhpaResult> {
   if (params.device !== device) throw new FrugalError('E_DEVICE', `inputs.params: expected tensors on '${device}' like inputs.x, got '${params.device}'`);
   const maps = o.maps === undefined ? null : packMaps(o.maps, C, H, W, 'inputs.maps');
   if (maps && maps.device !== device) throw new FrugalError('E_DEVICE', `inputs.maps: expected tensors on '${device}' like inputs.x, got '${maps.device}'`);
-  const train = o.train === undefined ? maps === null : o.train === true;
+  const train = o.train === undefined ? maps === null : checkBool(o.train, 'inputs.train');
   if (train && maps) throw new FrugalError('E_CONFIG', 'inputs.train: a training forward computes its own maps; give maps only for inference (train false)');
   const y = zeros([B, O, H, W], device);
   const saved = train ? zeros([moduleSizes(B, C, O, H, W).ghpaSaved], device) : null;

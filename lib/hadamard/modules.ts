@@ -53,7 +53,7 @@ export abstract class HadamardModule {
     this.layout = layout;
     this.params = Object.freeze(viewsOf(layout));
     this.grads = Object.freeze(viewsOf(layout));
-    initialise(layout, this.params, checkSeed(seed ?? 0, 'options.seed'));
+    initialise(layout, this.params, checkSeed(seed === undefined ? 0 : seed, 'options.seed'));
   }
 
   /** The parameters by state_dict key (the live tensors). */

@@ -109,6 +109,17 @@ const attentionSaved = { out: tensor(heads3), lse: tensor(() => Tensor.from(new 
 // Feature maps: x [1, 2, 2, 2] (and [1, 2, 4] for the 1-D forms) through every featureMap op.
 const fmap = (shape: number[]) => () => Tensor.from(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5), shape);
 const m4 = fmap([1, 2, 2, 2]), m3 = fmap([1, 2, 4]), v2b = fmap([2]);
+// Hadamard modules at their smallest: GHPA(4 → 4) and GAB(4, 4) on 3×3 maps.
+const ghpaX = fmap([1, 4, 3, 3]);
+const ghpaParams = () => ({ ...new lib.Ghpa({ dimIn: 4, dimOut: 4 }).params });
+const ghpaMapsOf = () => lib.hadamard.ghpaMaps({ params: ghpaParams(), H: 3, W: 3 });
+const ghpaSaved = () => lib.hadamard.ghpa({ x: ghpaX(), params: ghpaParams() }).saved as never;
+const gabParams = () => ({ ...new lib.Gab({ dimXh: 4, dimXl: 4 }).params });
+const gabMaps = { xh: tensor(fmap([1, 4, 2, 2])), xl: tensor(fmap([1, 4, 3, 3])), mask: tensor(fmap([1, 1, 3, 3])) };
+const gabSaved = () => lib.hadamard.gab({ xh: fmap([1, 4, 2, 2])(), xl: fmap([1, 4, 3, 3])(), mask: fmap([1, 1, 3, 3])(), params: gabParams() }).saved as never;
+let net: lib.EgeUNet | undefined;
+const tinyNet = () => (net ??= new lib.EgeUNet({ channels: [4, 4, 4, 4, 4, 4] }));
+const record = (make: () => Value): Arg => ({ kind: 'record', valid: make });
 const norm = { x: tensor(m4), weight: tensor(v2b), bias: tensor(v2b), eps: float(1e-6) };
 const normSaved = (stats: number[]) => ({ dy: tensor(m4), x: tensor(m4), weight: tensor(v2b), mean: tensor(fmap(stats)), rstd: tensor(fmap(stats)) });
 const dwConv = (x: () => Value, w: number[]) => ({ x: tensor(x), weight: tensor(fmap(w)), dilation: size(1), padding: size(1), gelu: bool(false) });
@@ -213,6 +224,21 @@ const ops: Entry[] = [
   { name: 'featureMap.hadamard (rows)', call: (o) => fm.hadamard(o as never), args: [options({ x: tensor(m4), map: tensor(fmap([2, 2])), broadcast: oneOf('rows') }, ['x', 'map', 'broadcast'])] },
   { name: 'featureMap.hadamardBackward', call: (o) => fm.hadamardBackward(o as never),
     args: [options({ dy: tensor(m4), x: tensor(m4), map: tensor(fmap([2, 2])), broadcast: oneOf('columns') }, ['dy', 'x', 'map', 'broadcast'])] },
+  { name: 'hadamard.ghpa', call: (o) => lib.hadamard.ghpa(o as never),
+    args: [options({ x: tensor(ghpaX), params: record(ghpaParams), maps: { ...record(ghpaMapsOf), optional: true }, train: bool(false) }, ['x', 'params'])] },
+  { name: 'hadamard.ghpaBackward', call: (o) => lib.hadamard.ghpaBackward(o as never),
+    args: [options({ x: tensor(ghpaX), params: record(ghpaParams), saved: record(ghpaSaved), dy: tensor(ghpaX) }, ['x', 'params', 'saved', 'dy'])] },
+  { name: 'hadamard.ghpaMaps', call: (o) => lib.hadamard.ghpaMaps(o as never), args: [options({ params: record(ghpaParams), H: size(3), W: size(3) }, ['params', 'H', 'W'])] },
+  { name: 'hadamard.gab', call: (o) => lib.hadamard.gab(o as never),
+    args: [options({ ...gabMaps, params: record(gabParams), train: bool(true) }, ['xh', 'xl', 'mask', 'params'])] },
+  { name: 'hadamard.gabBackward', call: (o) => lib.hadamard.gabBackward(o as never),
+    args: [options({ ...gabMaps, params: record(gabParams), saved: record(gabSaved), dy: tensor(fmap([1, 4, 3, 3])) }, ['xh', 'xl', 'mask', 'params', 'saved', 'dy'])] },
+  { name: 'Ghpa', call: (o) => new lib.Ghpa(o as never), args: [options({ dimIn: size(4), dimOut: size(4), seed }, ['dimIn', 'dimOut'])] },
+  { name: 'Gab', call: (o) => new lib.Gab(o as never), args: [options({ dimXh: size(4), dimXl: size(4), seed }, ['dimXh', 'dimXl'])] },
+  { name: 'EgeUNet', call: (o) => new lib.EgeUNet(o as never),
+    args: [options({ channels: { kind: 'ints', valid: () => [4, 4, 4, 4, 4, 4] }, bridge: bool(true), deepSupervision: bool(true), inputChannels: size(3), seed })] },
+  { name: 'EgeUNet.forward', call: (x, o) => tinyNet().forward(x as never, o as never),
+    args: [tensor(fmap([1, 3, 32, 32])), options({ train: bool(false) })] },
   { name: 'setNumThreads', call: (n) => lib.setNumThreads(n as number), args: [size(2)] },
   { name: 'setIsa', call: (l) => lib.setIsa(l as never), args: [oneOf(lib.info().isa)] },
   { name: 'encodeSafetensors', call: (t, m) => lib.encodeSafetensors(t as never, m as never), args: [{ kind: 'record', valid: () => ({ w: t2() }) }, { kind: 'record', valid: () => ({ step: '1' }), optional: true }] },
@@ -250,6 +276,8 @@ const ASYNC: Record<string, string> = {
   'featureMap.maxPool2d': 'featureMap.maxPool2dAsync', 'featureMap.maxPool2dBackward': 'featureMap.maxPool2dBackwardAsync',
   'featureMap.resize': 'featureMap.resizeAsync', 'featureMap.resizeBackward': 'featureMap.resizeBackwardAsync',
   'featureMap.hadamard': 'featureMap.hadamardAsync', 'featureMap.hadamardBackward': 'featureMap.hadamardBackwardAsync',
+  'hadamard.ghpa': 'hadamard.ghpaAsync', 'hadamard.ghpaBackward': 'hadamard.ghpaBackwardAsync',
+  'hadamard.ghpaMaps': 'hadamard.ghpaMapsAsync', 'hadamard.gab': 'hadamard.gabAsync', 'hadamard.gabBackward': 'hadamard.gabBackwardAsync',
 };
 
 function resolve(path: string): (...args: Value[]) => unknown {
