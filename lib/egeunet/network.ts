@@ -301,8 +301,9 @@ class Steps {
     return y;
   }
 
+  // Inference needs no input twice: GELU, the sums and the sigmoids write in place.
   gelu(x: Tensor): Tensor {
-    const y = gelu(x);
+    const y = this.tape ? gelu(x) : gelu(x, { out: x });
     this.back(y, (dy) => this.tape!.add(x, geluBackward(x, dy)));
     return y;
   }
@@ -318,7 +319,7 @@ class Steps {
   }
 
   add(a: Tensor, b: Tensor): Tensor {
-    const y = zeros([...a.shape]);
+    const y = this.tape ? zeros([...a.shape]) : a;
     const ya = y.data, da = a.data, db = b.data;
     for (let i = 0; i < ya.length; i++) ya[i] = da[i] + db[i];
     // Each input gets its own copy: the tape sums into the first gradient it is given.
@@ -330,7 +331,7 @@ class Steps {
   }
 
   sigmoid(x: Tensor): Tensor {
-    const y = zeros([...x.shape]);
+    const y = this.tape ? zeros([...x.shape]) : x;
     const yd = y.data, xd = x.data;
     for (let i = 0; i < yd.length; i++) yd[i] = 1 / (1 + Math.exp(-xd[i]));
     this.back(y, (dy) => {
