@@ -2,6 +2,7 @@
 import { dpSuite } from './dp';
 import { gemmSuite } from './gemm';
 import { graddropSuite } from './graddrop';
+import { hadamardSuite } from './hadamard';
 import { mlpfusionSuite } from './mlpfusion';
 import { normSuite } from './norm';
 import { pathattentionSuite } from './pathattention';
@@ -18,4 +19,5 @@ export const suites: BenchSuite[] = [
   graddropSuite,
   mlpfusionSuite,
   pathattentionSuite,
+  hadamardSuite,
 ];
