@@ -28,6 +28,7 @@
 #include "cuda/layer_norm.h"
 #include "cuda/random.h"
 #include "cuda/slash.h"
+#include "frugal/hadamard.h"
 #include "frugal/path_attention.h"
 
 namespace frugal {
@@ -347,6 +348,57 @@ void BenchFeatureMap() {
   g_keys["feature_map"] = buf;
 }
 
+
+// GHPA(32 → 48) at 8×32×32×32 and GAB(48, 32) with xl 8×32×32×32, through the
+// module front ends on the device: GB/s of the module's input and output bytes
+// beside a device-to-device copy of the same bytes (the memory floor).
+void BenchHadamard() {
+  const GhpaShape s{8, 32, 48, 32, 32};
+  const auto layout = GhpaLayout(s.C, s.O);
+  const int64_t nx = s.B * s.C * s.H * s.W, ny = s.B * s.O * s.H * s.W;
+  Buffer params(layout.back().offset + layout.back().size, 21), x(nx, 22), y(ny), dy(ny, 23), dx(nx);
+  Buffer saved(GhpaSavedFloats(s)), maps(GhpaMapsFloats(s)), dparams(layout.back().offset + layout.back().size);
+  if (!params.status().ok() || !saved.status().ok() || !x.status().ok()) return;
+  Context gpu;
+  gpu.device = Device::kCuda;
+  GhpaParams f;
+  f.shape = s, f.w = GhpaWeightsAt(params.get(), s.C, s.O), f.x = x.get(), f.y = y.get(), f.saved = saved.get();
+  GhpaParams infer = f;
+  infer.saved = nullptr, infer.maps = maps.get();
+  GhpaMapsParams m;
+  m.shape = s, m.w = f.w, m.maps = maps.get();
+  GhpaBackwardParams b;
+  b.shape = s, b.w = f.w, b.x = x.get(), b.saved = saved.get(), b.dy = dy.get(), b.dx = dx.get();
+  b.grads = GhpaGradsAt(dparams.get(), s.C, s.O);
+  if (!GhpaMaps(gpu, m).ok()) return;
+  const double io = (nx + ny) * sizeof(float) / 1e9;
+  const auto copy = [&] {
+    return FromCuda(cudaMemcpyAsync(dx.get(), x.get(), nx * sizeof(float), cudaMemcpyDeviceToDevice), "copy");
+  };
+  const std::string shape = "8x32x32x32>48";
+  const double g_train = Report("ghpa", shape, "GB/s", io, "d2d copy", [&] { return Ghpa(gpu, f); }, copy);
+  const double g_infer = Report("ghpa_infer", shape, "GB/s", io, "d2d copy", [&] { return Ghpa(gpu, infer); }, copy);
+  const double g_both = Report("ghpa_fwd_bwd", shape, "GB/s", 2 * io, "d2d copy", [&] {
+    const Status st = Ghpa(gpu, f);
+    return st.ok() ? GhpaBackward(gpu, b) : st;
+  }, copy);
+
+  const GabShape g{8, 48, 32, 16, 16, 32, 32};
+  const auto gl = GabLayout(g.Ch, g.Cl);
+  const int64_t nh = g.B * g.Ch * g.h * g.w, nl = g.B * g.Cl * g.H * g.W, nm = g.B * g.H * g.W;
+  Buffer gp(gl.back().offset + gl.back().size, 24), xh(nh, 25), xl(nl, 26), mask(nm, 27), gy(nl), gsaved(GabSavedFloats(g));
+  if (!gp.status().ok() || !gsaved.status().ok()) return;
+  GabParams a;
+  a.shape = g, a.w = GabWeightsAt(gp.get(), g.Ch, g.Cl), a.xh = xh.get(), a.xl = xl.get(), a.mask = mask.get();
+  a.y = gy.get(), a.saved = gsaved.get();
+  const double gio = (nh + 2 * nl + nm) * sizeof(float) / 1e9;
+  const double gab = Report("gab", "8x48x16x16+8x32x32x32", "GB/s", gio, "d2d copy", [&] { return Gab(gpu, a); }, copy);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "ghpa 32>48 8x32x32 %.1f GB/s (inference %.1f, fwd+bwd %.1f); gab 48,32 %.1f GB/s",
+                g_train, g_infer, g_both, gab);
+  g_keys["hadamard"] = buf;
+}
+
 }  // namespace
 }  // namespace frugal
 
@@ -363,6 +415,7 @@ int main() {
   BenchSlash();
   BenchPathAttention();
   BenchFeatureMap();
+  BenchHadamard();
   for (const auto& kv : g_keys) std::printf("key %s %s\n", kv.first.c_str(), kv.second.c_str());
   return g_errors == 0 ? 0 : 1;
 }
