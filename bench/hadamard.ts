@@ -158,10 +158,16 @@ function ghpaCases(ort: Ort | undefined, s: GhpaSpec, quick: boolean): BenchCase
   const umaps = ghpaMapsUnfused(params, s.H, s.W);  // two small [c, H, W]-sized sets of ops at setup
   const reps = quick ? 3 : 9;
 
-  const fusedTrain = () => hadamard.ghpa({ x, params });
+  // A training loop's steady state: each forward overwrites the last one's saved buffer.
+  let saved = hadamard.ghpa({ x, params }).saved!;
+  const fusedTrain = () => {
+    const r = hadamard.ghpa({ x, params, reuse: saved });
+    saved = r.saved!;
+    return r;
+  };
   const fusedStep = () => {
-    const r = hadamard.ghpa({ x, params });
-    return hadamard.ghpaBackward({ x, params, saved: r.saved!, dy });
+    saved = hadamard.ghpa({ x, params, reuse: saved }).saved!;
+    return hadamard.ghpaBackward({ x, params, saved, dy });
   };
   const unfusedStep = (st?: Stage) => {
     const r = ghpaUnfused(x, params, undefined, st);
@@ -229,10 +235,15 @@ function gabCases(ort: Ort | undefined, s: GabSpec, quick: boolean): BenchCase[]
   const dy = Tensor.from(filled(s.B * s.Cl * s.H * s.W, 24), [s.B, s.Cl, s.H, s.W]);
   const reps = quick ? 3 : 9;
 
-  const fusedTrain = () => hadamard.gab({ xh, xl, mask, params });
+  let saved = hadamard.gab({ xh, xl, mask, params }).saved!;
+  const fusedTrain = () => {
+    const r = hadamard.gab({ xh, xl, mask, params, reuse: saved });
+    saved = r.saved!;
+    return r;
+  };
   const fusedStep = () => {
-    const r = hadamard.gab({ xh, xl, mask, params });
-    return hadamard.gabBackward({ xh, xl, mask, params, saved: r.saved!, dy });
+    saved = hadamard.gab({ xh, xl, mask, params, reuse: saved }).saved!;
+    return hadamard.gabBackward({ xh, xl, mask, params, saved, dy });
   };
   const unfusedStep = (st?: Stage) => {
     const r = gabUnfused(xh, xl, mask, params, st);

@@ -69,6 +69,10 @@ test('inference with precomputed maps equals the training forward; async equals 
   t.deepEqual(infer.y.data, train);
   t.deepEqual(hadamard.ghpa({ x, params, train: false }).y.data, train);
   t.deepEqual((await hadamard.ghpaAsync({ x, params })).y.data, train);
+  const first = hadamard.ghpa({ x, params }).saved!;
+  const again = hadamard.ghpa({ x, params, reuse: first });
+  t.is(again.saved!.buffer, first.buffer);
+  t.deepEqual(again.y.data, train);
   const g = gabCases[0];
   const [xh, xl, mask] = g.inputs.map(tensor);
   const gy = hadamard.gab({ xh, xl, mask, params: paramsOf(g) }).y.data;
@@ -155,6 +159,9 @@ test('bad inputs: each a FrugalError naming the argument', (t) => {
   const { saved } = hadamard.ghpa({ x, params });
   code(t, () => hadamard.ghpaBackward({ x, params, saved: saved!, dy: x }), 'E_SHAPE', /inputs\.dy/);
   code(t, () => hadamard.ghpaMaps({ params, H: 0, W: 3 }), 'E_RANGE', /inputs\.H/);
+  const other = hadamard.ghpa({ x: Tensor.from(new Float32Array(8 * 7 * 9), [1, 8, 7, 9]), params }).saved!;
+  code(t, () => hadamard.ghpa({ x, params, reuse: other }), 'E_SHAPE', /inputs\.reuse/);
+  code(t, () => hadamard.ghpa({ x, params, reuse: saved!, train: false }), 'E_CONFIG', /inputs\.reuse/);
 
   const g = gabCases[0];
   const [xh, xl, mask] = g.inputs.map(tensor);

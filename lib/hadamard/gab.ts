@@ -35,6 +35,8 @@ export interface GabInputs {
   params: ModuleParams;
   /** Keep what the backward needs (default true). */
   train?: boolean;
+  /** A training forward's saved of the same shapes to overwrite instead of allocating (see {@link GhpaInputs.reuse}). */
+  reuse?: GabSaved;
 }
 
 /** What {@link gab} returns. */
@@ -45,7 +47,7 @@ export interface GabResult {
 }
 
 /** The inputs of {@link gabBackward}. */
-export type GabBackwardInputs = Omit<GabInputs, 'train'> & { saved: GabSaved; dy: Tensor };
+export type GabBackwardInputs = Omit<GabInputs, 'train' | 'reuse'> & { saved: GabSaved; dy: Tensor };
 
 /** What {@link gabBackward} returns. */
 export interface GabGrads {
@@ -55,7 +57,7 @@ export interface GabGrads {
   dParams: ModuleParams;
 }
 
-const INPUT_KEYS = optionKeys<GabInputs>({ xh: true, xl: true, mask: true, params: true, train: true });
+const INPUT_KEYS = optionKeys<GabInputs>({ xh: true, xl: true, mask: true, params: true, train: true, reuse: true });
 const BACKWARD_KEYS = optionKeys<GabBackwardInputs>({ xh: true, xl: true, mask: true, params: true, saved: true, dy: true });
 
 function checkMaps(o: Partial<GabInputs>) {
@@ -82,6 +84,13 @@ function checkParams(params: unknown, Ch: number, Cl: number, device: string) {
   return { layout, memory: packed.memory };
 }
 
+function checkSaved(value: unknown, shapes: string, name: string): GabSaved {
+  const saved = value as GabSaved | undefined;
+  if (!saved || saved.kind !== 'gab' || !(saved.buffer instanceof Tensor)) throw new FrugalError('E_DTYPE', `${name}: expected the saved of a training gab forward`);
+  if (saved.shapes !== shapes) throw new FrugalError('E_SHAPE', `${name}: saved by a forward of other xh/xl shapes`);
+  return saved;
+}
+
 function prepareGab(inputs: GabInputs): Prepared<GabResult> {
   const o = checkOptions<GabInputs>(inputs, 'inputs', INPUT_KEYS);
   const m = checkMaps(o);
@@ -89,8 +98,10 @@ function prepareGab(inputs: GabInputs): Prepared<GabResult> {
   const params = checkParams(o.params, s.Ch, s.Cl, m.device);
   const train = o.train === undefined || checkBool(o.train, 'inputs.train');
   const y = zeros([s.B, s.Cl, s.H, s.W], m.device);
-  const saved = train ? zeros([moduleSizes(s.B, s.Ch, s.Cl, s.H, s.W, s.h, s.w).gabSaved], m.device) : null;
   const shapes = `${m.xh.shape.join()} ${m.xl.shape.join()}`;
+  if (o.reuse !== undefined && !train) throw new FrugalError('E_CONFIG', 'inputs.reuse: only a training forward saves anything');
+  const saved = !train ? null : o.reuse !== undefined ? checkSaved(o.reuse, shapes, 'inputs.reuse').buffer
+    : zeros([moduleSizes(s.B, s.Ch, s.Cl, s.H, s.W, s.h, s.w).gabSaved], m.device);
   return {
     run: (async) => nat().gab({ ...s, params: params.memory, xh: m.xh.memory, xl: m.xl.memory, mask: m.mask.memory, y: y.memory,
       saved: saved?.memory ?? null, async }),
@@ -103,9 +114,7 @@ function prepareBackward(inputs: GabBackwardInputs): Prepared<GabGrads> {
   const m = checkMaps(o);
   const s = m.shape;
   const params = checkParams(o.params, s.Ch, s.Cl, m.device);
-  const saved = o.saved as GabSaved | undefined;
-  if (!saved || saved.kind !== 'gab' || !(saved.buffer instanceof Tensor)) throw new FrugalError('E_DTYPE', 'inputs.saved: expected the saved of a training gab forward');
-  if (saved.shapes !== `${m.xh.shape.join()} ${m.xl.shape.join()}`) throw new FrugalError('E_SHAPE', 'inputs.saved: saved by a forward of other xh/xl shapes');
+  const saved = checkSaved(o.saved, `${m.xh.shape.join()} ${m.xl.shape.join()}`, 'inputs.saved');
   const dy = checkTensor(o.dy, 'inputs.dy');
   checkDims(dy, 'inputs.dy', [s.B, s.Cl, s.H, s.W]);
   checkFinite(dy, 'inputs.dy');

@@ -44,6 +44,12 @@ export interface GhpaInputs {
   maps?: GhpaMaps;
   /** Keep what the backward needs (default true, false with maps). */
   train?: boolean;
+  /**
+   * A training forward's saved of the same shapes whose memory this training forward
+   * overwrites instead of allocating (a training loop's steady state; that saved is
+   * then this forward's).
+   */
+  reuse?: GhpaSaved;
 }
 
 /** What {@link ghpa} returns. */
@@ -69,7 +75,7 @@ export interface GhpaGrads {
   dParams: ModuleParams;
 }
 
-const INPUT_KEYS = optionKeys<GhpaInputs>({ x: true, params: true, maps: true, train: true });
+const INPUT_KEYS = optionKeys<GhpaInputs>({ x: true, params: true, maps: true, train: true, reuse: true });
 const BACKWARD_KEYS = optionKeys<GhpaBackwardInputs>({ x: true, params: true, saved: true, dy: true });
 const MAPS_KEYS = optionKeys<GhpaMapsInputs>({ params: true, H: true, W: true });
 
@@ -139,7 +145,8 @@ function prepareGhpa(inputs: GhpaInputs): Prepared<GhpaResult> {
   const train = o.train === undefined ? maps === null : checkBool(o.train, 'inputs.train');
   if (train && maps) throw new FrugalError('E_CONFIG', 'inputs.train: a training forward computes its own maps; give maps only for inference (train false)');
   const y = zeros([B, O, H, W], device);
-  const saved = train ? zeros([moduleSizes(B, C, O, H, W).ghpaSaved], device) : null;
+  if (o.reuse !== undefined && !train) throw new FrugalError('E_CONFIG', 'inputs.reuse: only a training forward saves anything');
+  const saved = !train ? null : o.reuse !== undefined ? checkSaved(o.reuse, x, O, 'inputs.reuse').buffer : zeros([moduleSizes(B, C, O, H, W).ghpaSaved], device);
   return {
     run: (async) => nat().ghpa({ B, C, O, H, W, params: params.memory, x: x.memory, maps: maps?.memory ?? null, y: y.memory,
       saved: saved?.memory ?? null, async }),

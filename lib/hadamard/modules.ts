@@ -147,13 +147,15 @@ export class Ghpa extends HadamardModule {
   /** y [B, dimOut, H, W] of x [B, dimIn, H, W]; a training forward keeps what the backward needs. */
   forward(x: Tensor, options: ForwardOptions = {}): Tensor {
     const train = trainOption(options);
-    this.saved = null;
     if (!train) {
+      this.saved = null;
       const size = x instanceof Tensor ? x.shape : [];
       const maps = this.maps && this.maps.H === size[2] && this.maps.W === size[3] ? this.maps.maps : undefined;
       return ghpa({ x, params: this.params, maps, train: false }).y;
     }
-    const r = ghpa({ x, params: this.params });
+    // The last forward's buffer is reused: a training loop allocates it once.
+    const reuse = this.saved && this.saved.x.shape.join() === x.shape.join() ? this.saved.saved : undefined;
+    const r = ghpa({ x, params: this.params, reuse });
     this.saved = { x, saved: r.saved! };
     return r.y;
   }
@@ -203,7 +205,9 @@ export class Gab extends HadamardModule {
   /** y [B, dimXl, H, W] from xh [B, dimXh, h, w], xl [B, dimXl, H, W] and mask [B, 1, H, W]. */
   forward(xh: Tensor, xl: Tensor, mask: Tensor, options: ForwardOptions = {}): Tensor {
     const train = trainOption(options);
-    const r = gab({ xh, xl, mask, params: this.params, train });
+    const last = this.saved;
+    const reuse = train && last && last.xh.shape.join() === xh.shape.join() && last.xl.shape.join() === xl.shape.join() ? last.saved : undefined;
+    const r = gab({ xh, xl, mask, params: this.params, train, reuse });
     this.saved = train ? { xh, xl, mask, saved: r.saved! } : null;
     return r.y;
   }
