@@ -228,6 +228,14 @@ const ConvCase kConvCases[] = {
     {{2, 3, 7, 33}, 5, 1, 0, true, true},  {{1, 17, 1, 7}, 9, 1, 0, false, true}, {{2, 8, 33, 1}, 4, 1, 0, true, false},
     {{2, 3, 7, 9}, 6, 3, 1, true, true},   {{1, 5, 2, 2}, 3, 3, 1, false, false}, {{1, 2, 6, 5}, 3, 3, 0, true, true},
     {{1, 3, 4, 5}, 2, 1, 1, false, true},  {{2, 4, 9, 8}, 3, 5, 3, true, true},
+    // The direct kernel's tiles: 7 outputs (a quad and three), rows of 70 (four
+    // AVX-512 vectors, two AVX2 ones, a tail), a run-time k of 5 on rows of 40.
+    {{2, 5, 9, 70}, 7, 3, 1, true, true},  {{1, 3, 12, 40}, 6, 5, 2, false, true},
+    // Past the direct kernel's reach, the GEMM: C·k² = 1080 (dx too: 120
+    // outputs), out 70 (dx direct: O·k² = 630, 4 outputs), and the forward
+    // direct with dx by GEMM (100 outputs).
+    {{1, 120, 5, 6}, 3, 3, 1, true, true}, {{2, 4, 6, 7}, 70, 3, 1, false, true},
+    {{1, 100, 4, 5}, 3, 3, 1, true, false},
 };
 
 }  // namespace

@@ -1,11 +1,14 @@
 // Feature-map convolutions' front end (see feature_map.cc for the rest):
 // depthwise planes over the pool; the dense conv as the pointwise register tile
-// (k = 1, no padding) or im2col blocks into a workspace and the GEMM, whose
-// epilogue adds the bias (an extra row of ones) and applies the GELU.
+// (k = 1, no padding), the direct kernel over (batch, row block) tasks (small
+// channel counts, see Direct), or im2col blocks into a workspace and the GEMM,
+// whose epilogue adds the bias (an extra row of ones) and applies the GELU.
+// The backward's dx is the transposed conv through the same three paths.
 //
 // Determinism: outputs are one task's; the depthwise parameter sums are per
 // (batch, channel) plane in double, added over the batch in order; the dense
-// weight gradient accumulates GEMMs in a fixed (batch, row block) order.
+// weight gradient is per (batch, row block) fp32 sums added in block order in
+// double (direct), or GEMMs accumulated in a fixed (batch, row block) order.
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -36,9 +39,10 @@ namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
-// Workspace slots: depthwise tasks use 0 (per thread); the dense conv runs no
-// task that uses one, so its call-level buffers take the rest.
-constexpr int kSlotTask = 0, kSlotDpre = 0, kSlotCol = 1, kSlotWeights = 2, kSlotFlipped = 3;
+// Workspace slots: depthwise and direct-conv tasks use 0 (per thread; the
+// calling thread runs tasks too), the dense conv's call-level buffers the rest
+// (the backward's dpre shares the slot of the forward's weights).
+constexpr int kSlotTask = 0, kSlotCol = 1, kSlotWeights = 2, kSlotDpre = 2, kSlotFlipped = 3;
 // Floats of one im2col block (about 4 MB: its GEMM panels stay in L2/L3).
 constexpr int64_t kColFloats = int64_t{1} << 20;
 constexpr int64_t kPixelsPerTask = 512;
@@ -249,6 +253,68 @@ DenseConv DenseGeometry(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
   return d;
 }
 
+// The direct kernels take convs with few taps per output (C·k²) and few output
+// channels: there a tile's padded input rows and packed weights stay in L1 and
+// the im2col copy plus the GEMM's packing would cost more than the FMAs
+// (EGE-UNet's 3×3 convs have C·k² <= 216, O <= 24; their transposed convs of
+// the backward O·k² <= 216, C <= 24). Longer sums keep the GEMM, whose cache
+// blocking wins once K = C·k² is long; the pointwise conv its own tile.
+constexpr int64_t kDirectMaxTaps = 1024, kDirectMaxOut = 64;
+bool Direct(const DenseConv& d) {
+  return !(d.k == 1 && d.pad == 0) && d.C * d.k * d.k <= kDirectMaxTaps && d.O <= kDirectMaxOut;
+}
+// Output rows per direct task: about 2048 pixels, so a task's padded rows and
+// (backward) dpre rows stay in L2 and the k − 1 rows copied twice stay few.
+int64_t DirectRows(const DenseConv& d) { return std::clamp<int64_t>(CeilDiv(2048, d.out_w), 1, d.out_h); }
+
+// w(o, c, t) packed in output-channel quads for the direct kernels (DenseConvRows).
+template <class W>
+void PackQuads(int64_t O, int64_t C, int64_t kk, const W& w, float* out) {
+  for (int64_t q = 0; q < CeilDiv(O, kConvQuad); ++q) {
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t t = 0; t < kk; ++t) {
+        for (int64_t a = 0; a < kConvQuad; ++a) {
+          const int64_t o = q * kConvQuad + a;
+          out[((q * C + c) * kk + t) * kConvQuad + a] = o < O ? w(o, c, t) : 0.0f;
+        }
+      }
+    }
+  }
+}
+int64_t PackedFloats(int64_t O, int64_t C, int64_t kk) { return CeilDiv(O, kConvQuad) * kConvQuad * C * kk; }
+
+DenseConvRows DirectRowsOf(const DenseConv& d, int64_t r0, int64_t rows) {
+  return DenseConvRows{d.C, d.O, d.H, d.W, d.out_h, d.out_w, d.k, d.pad, r0, rows, d.x, d.w, d.bias, d.gelu, d.y, d.pre};
+}
+
+// Runs fn(b, r0, rows, scratch) over B batches × the direct row blocks of d.
+template <class Fn>
+Status ForDirectBlocks(const char* op, const DenseConv& d, int64_t B, const Fn& fn) {
+  const int64_t rows = DirectRows(d), blocks = CeilDiv(d.out_h, rows);
+  const int64_t scratch_floats = DenseConvScratch(DirectRowsOf(d, 0, rows));
+  std::atomic<bool> out_of_memory{false};
+  ParallelFor(B * blocks, [&](int64_t t) {
+    float* scratch;
+    if (!Workspace(op, kSlotTask, scratch_floats, &scratch).ok()) return out_of_memory.store(true);
+    const int64_t r0 = t % blocks * rows;
+    fn(t / blocks, r0, std::min(rows, d.out_h - r0), scratch);
+  });
+  return out_of_memory ? Status::Native(std::string(op) + ": out of memory for a block's padded rows") : Status::Ok();
+}
+
+// y = act(w ⋆ x + bias) of B batches by the direct kernel; d.w packed in quads,
+// batch b at x + b·x_stride, y + b·y_stride and pre + b·O·out_h·out_w.
+Status DirectForward(const char* op, const DenseConv& d, int64_t B, int64_t x_stride, int64_t y_stride) {
+  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
+  const int64_t ohw = d.out_h * d.out_w;
+  return ForDirectBlocks(op, d, B, [&](int64_t b, int64_t r0, int64_t rows, float* scratch) {
+    DenseConvRows q = DirectRowsOf(d, r0, rows);
+    q.x += b * x_stride, q.y += b * y_stride;
+    if (q.pre) q.pre += b * d.O * ohw;
+    k.dense_conv(q, scratch);
+  });
+}
+
 // Rows [r0, r0 + rows) of the im2col matrix: row (c, i, j) holds x[c] at
 // (r − pad + i, s − pad + j) for the block's outputs (r, s), zero outside;
 // pad may be negative (the backward's transposed conv crops).
@@ -321,6 +387,7 @@ void DensePointwise(const DenseConv& d) {
   });
 }
 
+// One batch by the pointwise tile or the GEMM (convs Direct does not take).
 Status DenseForward(const char* op, const DenseConv& d) {
   if (d.k == 1 && d.pad == 0) {
     DensePointwise(d);
@@ -332,13 +399,135 @@ Status DenseForward(const char* op, const DenseConv& d) {
 Status ConvCpu(const ConvParams& p) {
   const MapShape& s = p.shape;
   DenseConv d = DenseGeometry(s.C, s.H, s.W, p.out_channels, p.k, p.pad);
-  const int64_t ohw = d.out_h * d.out_w;
+  const int64_t ohw = d.out_h * d.out_w, kk = p.k * p.k;
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W), y_stride = MapStride(p.y.batch_stride, d.O * ohw);
   d.w = p.weight, d.bias = p.bias, d.gelu = p.gelu;
+  if (Direct(d)) {
+    float* packed;
+    FRUGAL_RETURN_IF_ERROR(Workspace("conv", kSlotWeights, PackedFloats(d.O, d.C, kk), &packed));
+    PackQuads(d.O, d.C, kk, [&](int64_t o, int64_t c, int64_t t) { return p.weight[(o * d.C + c) * kk + t]; }, packed);
+    d.x = p.x.data, d.y = p.y.data, d.pre = p.pre, d.w = packed;
+    return DirectForward("conv", d, s.B, x_stride, y_stride);
+  }
   for (int64_t b = 0; b < s.B; ++b) {
-    d.x = p.x.data + b * MapStride(p.x.batch_stride, s.C * s.H * s.W);
-    d.y = p.y.data + b * MapStride(p.y.batch_stride, d.O * ohw);
+    d.x = p.x.data + b * x_stride;
+    d.y = p.y.data + b * y_stride;
     d.pre = p.pre ? p.pre + b * d.O * ohw : nullptr;
     FRUGAL_RETURN_IF_ERROR(DenseForward("conv", d));
+  }
+  return Status::Ok();
+}
+
+// dweight and dbias by the direct kernel: fp32 sums per (batch, row block),
+// the blocks (fixed by the shape) added in order in double.
+Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
+  const char* op = "convBackward";
+  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
+  const MapShape& s = p.shape;
+  const int64_t nw = d.O * d.C * d.k * d.k, per_block = nw + d.O;
+  const int64_t blocks = s.B * CeilDiv(d.out_h, DirectRows(d));
+  std::vector<float> partial;
+  try {
+    partial.assign(static_cast<size_t>(blocks * per_block), 0.0f);
+  } catch (const std::bad_alloc&) {
+    return Status::Native(std::string(op) + ": out of memory for the weight sums");
+  }
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W), per_batch = blocks / s.B;
+  FRUGAL_RETURN_IF_ERROR(ForDirectBlocks(op, d, s.B, [&](int64_t b, int64_t r0, int64_t rows, float* scratch) {
+    float* out = partial.data() + (b * per_batch + r0 / DirectRows(d)) * per_block;
+    DenseConvRows g = DirectRowsOf(d, r0, rows);
+    g.x = p.x.data ? p.x.data + b * x_stride : nullptr;
+    k.dense_conv_grad(DenseConvGradRows{g, dpre + b * dpre_stride, p.dweight ? out : nullptr,
+                                        p.dbias ? out + nw : nullptr},
+                      scratch);
+  }));
+  for (int64_t i = 0; i < per_block; ++i) {
+    double v = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) v += partial[blk * per_block + i];
+    if (i < nw && p.dweight) p.dweight[i] = static_cast<float>(v);
+    if (i >= nw && p.dbias) p.dbias[i - nw] = static_cast<float>(v);
+  }
+  return Status::Ok();
+}
+
+// dweight and dbias through the GEMM (pointwise, or convs Direct does not take).
+Status GemmParameterSums(const ConvBackwardParams& p, const DenseConv& d0, const float* dpre0, int64_t dpre_stride) {
+  const char* op = "convBackward";
+  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
+  const MapShape& s = p.shape;
+  DenseConv d = d0;
+  const int64_t O = d.O, hw = s.H * s.W, ohw = d.out_h * d.out_w, kc = s.C * p.k * p.k;
+  const bool pointwise = p.k == 1 && p.pad == 0;
+  std::vector<double> bias_sums;
+  try {
+    if (p.dbias) bias_sums.assign(static_cast<size_t>(s.B * O), 0.0);
+  } catch (const std::bad_alloc&) {
+    return Status::Native(std::string(op) + ": out of memory for the bias sums");
+  }
+  for (int64_t b = 0; b < s.B; ++b) {
+    const float* dpre = dpre0 + b * dpre_stride;
+    if (p.dbias) {
+      ParallelFor(O, [&](int64_t o) {
+        double unused = 0;
+        k.sums(ohw, dpre + o * ohw, 0.0f, nullptr, 0.0f, &bias_sums[b * O + o], &unused);
+      });
+    }
+    if (!p.dweight) continue;
+    d.x = p.x.data + b * MapStride(p.x.batch_stride, s.C * hw);
+    // dW (+)= dpre · colᵀ, block by block in order.
+    GemmParams g;
+    g.M = O, g.K = 0, g.transB = true;
+    g.C = p.dweight, g.ldc = kc;
+    if (pointwise) {
+      g.N = s.C, g.K = hw, g.A = dpre, g.lda = hw, g.B = d.x, g.ldb = hw, g.beta = b ? 1.0f : 0.0f;
+      FRUGAL_RETURN_IF_ERROR(Gemm(Context{}, g));
+      continue;
+    }
+    const int64_t block = BlockRows(d, kc);
+    float* col;
+    FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCol, kc * block * d.out_w, &col));
+    for (int64_t r0 = 0; r0 < d.out_h; r0 += block) {
+      const int64_t rows = std::min(block, d.out_h - r0), n = rows * d.out_w;
+      Im2col(d, r0, rows, col);
+      g.N = kc, g.K = n, g.A = dpre + r0 * d.out_w, g.lda = ohw, g.B = col, g.ldb = n;
+      g.beta = b || r0 ? 1.0f : 0.0f;
+      FRUGAL_RETURN_IF_ERROR(Gemm(Context{}, g));
+    }
+  }
+  for (int64_t o = 0; p.dbias && o < O; ++o) {
+    double v = 0;
+    for (int64_t b = 0; b < s.B; ++b) v += bias_sums[b * O + o];
+    p.dbias[o] = static_cast<float>(v);
+  }
+  return Status::Ok();
+}
+
+// dx: the transposed conv of dpre (flipped weights, the channel roles swapped,
+// padding k − 1 − pad), direct or per batch through DenseForward.
+Status ConvInputGradient(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
+  const char* op = "convBackward";
+  const MapShape& s = p.shape;
+  const int64_t kk = p.k * p.k, dx_stride = MapStride(p.dx.batch_stride, s.C * s.H * s.W);
+  const auto flipped = [&](int64_t c, int64_t o, int64_t t) { return p.weight[(o * s.C + c) * kk + kk - 1 - t]; };
+  DenseConv t = DenseGeometry(d.O, d.out_h, d.out_w, s.C, p.k, p.k - 1 - p.pad);
+  t.bias = nullptr, t.gelu = false, t.pre = nullptr;
+  float* w;
+  if (Direct(t)) {
+    FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotFlipped, PackedFloats(s.C, d.O, kk), &w));
+    PackQuads(s.C, d.O, kk, flipped, w);
+    t.x = dpre, t.w = w, t.y = p.dx.data;
+    return DirectForward(op, t, s.B, dpre_stride, dx_stride);
+  }
+  FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotFlipped, kk * s.C * d.O, &w));
+  for (int64_t c = 0; c < s.C; ++c) {
+    for (int64_t o = 0; o < d.O; ++o) {
+      for (int64_t i = 0; i < kk; ++i) w[(c * d.O + o) * kk + i] = flipped(c, o, i);
+    }
+  }
+  t.w = w;
+  for (int64_t b = 0; b < s.B; ++b) {
+    t.x = dpre + b * dpre_stride, t.y = p.dx.data + b * dx_stride;
+    FRUGAL_RETURN_IF_ERROR(DenseForward(op, t));
   }
   return Status::Ok();
 }
@@ -348,75 +537,23 @@ Status ConvBackwardCpu(const ConvBackwardParams& p) {
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
   DenseConv d = DenseGeometry(s.C, s.H, s.W, p.out_channels, p.k, p.pad);
-  const int64_t O = d.O, hw = s.H * s.W, ohw = d.out_h * d.out_w, kk = p.k * p.k, kc = s.C * kk;
-  const bool pointwise = p.k == 1 && p.pad == 0;
-  // The transposed conv of dx: flipped weights [C, O·k·k], padding k − 1 − pad.
-  float* flipped = nullptr;
-  if (p.dx.data) {
-    FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotFlipped, kc * O, &flipped));
-    for (int64_t o = 0; o < O; ++o) {
-      for (int64_t c = 0; c < s.C; ++c) {
-        for (int64_t t = 0; t < kk; ++t) flipped[(c * O + o) * kk + t] = p.weight[(o * s.C + c) * kk + kk - 1 - t];
-      }
-    }
+  const int64_t O = d.O, ohw = d.out_h * d.out_w;
+  // dpre = dy ⊙ GELU'(pre) for every batch (dense), or dy itself.
+  const float* dpre = p.dy.data;
+  int64_t dpre_stride = MapStride(p.dy.batch_stride, O * ohw);
+  if (p.gelu) {
+    float* buffer;
+    FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotDpre, s.B * O * ohw, &buffer));
+    ParallelFor(s.B * O, [&](int64_t i) {
+      k.gelu_grad(ohw, p.dy.data + i / O * dpre_stride + i % O * ohw, p.pre + i * ohw, buffer + i * ohw);
+    });
+    dpre = buffer, dpre_stride = O * ohw;
   }
-  std::vector<double> bias_sums;
-  try {
-    if (p.dbias) bias_sums.assign(static_cast<size_t>(s.B * O), 0.0);
-  } catch (const std::bad_alloc&) {
-    return Status::Native(std::string(op) + ": out of memory for the bias sums");
+  if (p.dweight || p.dbias) {
+    FRUGAL_RETURN_IF_ERROR(Direct(d) ? DirectParameterSums(p, d, dpre, dpre_stride)
+                                     : GemmParameterSums(p, d, dpre, dpre_stride));
   }
-  float* dpre_buffer = nullptr;
-  if (p.gelu) FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotDpre, O * ohw, &dpre_buffer));
-  for (int64_t b = 0; b < s.B; ++b) {
-    const float* dy = p.dy.data + b * MapStride(p.dy.batch_stride, O * ohw);
-    const float* dpre = dy;
-    if (p.gelu) {
-      const float* pre = p.pre + b * O * ohw;
-      ParallelFor(O, [&](int64_t o) { k.gelu_grad(ohw, dy + o * ohw, pre + o * ohw, dpre_buffer + o * ohw); });
-      dpre = dpre_buffer;
-    }
-    if (p.dbias) {
-      ParallelFor(O, [&](int64_t o) {
-        double unused = 0;
-        k.sums(ohw, dpre + o * ohw, 0.0f, nullptr, 0.0f, &bias_sums[b * O + o], &unused);
-      });
-    }
-    d.x = p.x.data ? p.x.data + b * MapStride(p.x.batch_stride, kc / kk * hw) : nullptr;
-    if (p.dweight) {
-      // dW (+)= dpre · colᵀ, block by block in order.
-      GemmParams g;
-      g.M = O, g.K = 0, g.transB = true;
-      g.C = p.dweight, g.ldc = kc;
-      if (pointwise) {
-        g.N = s.C, g.K = hw, g.A = dpre, g.lda = hw, g.B = d.x, g.ldb = hw, g.beta = b ? 1.0f : 0.0f;
-        FRUGAL_RETURN_IF_ERROR(Gemm(Context{}, g));
-      } else {
-        const int64_t block = BlockRows(d, kc);
-        float* col;
-        FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCol, kc * block * d.out_w, &col));
-        for (int64_t r0 = 0; r0 < d.out_h; r0 += block) {
-          const int64_t rows = std::min(block, d.out_h - r0), n = rows * d.out_w;
-          Im2col(d, r0, rows, col);
-          g.N = kc, g.K = n, g.A = dpre + r0 * d.out_w, g.lda = ohw, g.B = col, g.ldb = n;
-          g.beta = b || r0 ? 1.0f : 0.0f;
-          FRUGAL_RETURN_IF_ERROR(Gemm(Context{}, g));
-        }
-      }
-    }
-    if (p.dx.data) {
-      DenseConv t = DenseGeometry(O, d.out_h, d.out_w, s.C, p.k, p.k - 1 - p.pad);
-      t.x = dpre, t.w = flipped, t.bias = nullptr, t.gelu = false, t.pre = nullptr;
-      t.y = p.dx.data + b * MapStride(p.dx.batch_stride, s.C * hw);
-      FRUGAL_RETURN_IF_ERROR(DenseForward(op, t));
-    }
-  }
-  for (int64_t o = 0; p.dbias && o < O; ++o) {
-    double v = 0;
-    for (int64_t b = 0; b < s.B; ++b) v += bias_sums[b * O + o];
-    p.dbias[o] = static_cast<float>(v);
-  }
-  return Status::Ok();
+  return p.dx.data ? ConvInputGradient(p, d, dpre, dpre_stride) : Status::Ok();
 }
 
 }  // namespace

@@ -95,6 +95,45 @@ struct PointwiseBlock {
   float *y, *pre;  // pre may be null
 };
 
+// ---- dense k×k conv, direct (small channel counts) ----------------------------------
+// The direct kernels' weights come in output-channel quads, so that the four
+// weights a register tile broadcasts for one tap are adjacent:
+// w[((o / 4)·in_channels·k² + c·k² + t)·4 + o % 4], zeros past out_channels.
+constexpr int64_t kConvQuad = 4;
+
+// One batch of a stride-1 k × k conv, output rows [r0, r0 + rows):
+//   y[o, r, s] = bias_o + Σ_{c,i,j} w[o, c, i, j] · x[c, r − pad + i, s − pad + j]
+// (zero outside x; pad < 0 crops, as in the backward's transposed conv). x holds
+// in_channels planes of in_h × in_w, y and pre out_channels planes of out_h ×
+// out_w, GELU'd with `gelu`.
+struct DenseConvRows {
+  int64_t in_channels, out_channels, in_h, in_w, out_h, out_w, k, pad, r0, rows;
+  const float *x, *w, *bias;  // w packed in quads; bias [out_channels] or null
+  bool gelu;
+  float *y, *pre;  // pre may be null
+};
+// The weight and bias gradient sums of the same block of output rows, fp32,
+// overwritten: dw[o·in_channels·k² + c·k² + t] = Σ dpre[o, r, s] · x[c, r − pad + i,
+// s − pad + j] and db[o] = Σ dpre[o, r, s] over the block's (r, s). The fields
+// are DenseConvRows's; w, bias, y and pre are unused.
+struct DenseConvGradRows {
+  DenseConvRows g;
+  const float* dpre;  // out_channels planes of out_h × out_w
+  float *dw, *db;     // either may be null
+};
+// The geometry of the block's padded input rows (PaddedRows), and the floats
+// of scratch both direct kernels need: every input channel's rows r0 − pad ..
+// r0 + rows − 1 − pad + k − 1, zero rows off the map (internal linkage, as
+// PaddedRows).
+namespace {
+inline PlaneConv DenseConvGeometry(const DenseConvRows& d) {
+  return PlaneConv{d.in_h, d.in_w, d.out_h, d.out_w, d.k, d.k, 1, 1, d.pad, d.pad, nullptr, false};
+}
+inline int64_t DenseConvScratch(const DenseConvRows& d) {
+  return PaddedRows(DenseConvGeometry(d)).floats(d.in_channels * (d.rows + d.k - 1));
+}
+}  // namespace
+
 // Bilinear taps (align_corners) of one axis: output i reads index[i] and
 // index[i] + step[i] with weights 1 − lambda[i] and lambda[i].
 struct ResizeAxis {
@@ -127,6 +166,9 @@ struct FeatureMapKernels {
   void (*depthwise)(const DepthwiseForwardPlane& p, float* scratch);
   void (*depthwise_backward)(const DepthwiseBackwardPlane& p, float* scratch);
   void (*pointwise)(const PointwiseBlock& p);
+  // scratch: DenseConvScratch(rows) floats (the gradient's rows are p.g).
+  void (*dense_conv)(const DenseConvRows& p, float* scratch);
+  void (*dense_conv_grad)(const DenseConvGradRows& p, float* scratch);
   // One plane each (x in_h × in_w, y ⌊in_h/2⌋ × ⌊in_w/2⌋); the backward overwrites dx.
   void (*max_pool)(int64_t in_h, int64_t in_w, const float* x, float* y);
   void (*max_pool_backward)(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
@@ -173,7 +215,9 @@ Status CheckParams(const HadamardBackwardParams& p);
   void GeluGradKernel(int64_t n, const float* dy, const float* pre, float* dpre);                        \
   void DepthwiseKernel(const DepthwiseForwardPlane& p, float* scratch);                                   \
   void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch);                          \
-  void PointwiseKernel(const PointwiseBlock& p);
+  void PointwiseKernel(const PointwiseBlock& p);                                                           \
+  void DenseConvKernel(const DenseConvRows& p, float* scratch);                                           \
+  void DenseConvGradKernel(const DenseConvGradRows& p, float* scratch);
 
 namespace ref {
 FRUGAL_FEATURE_MAP_KERNELS

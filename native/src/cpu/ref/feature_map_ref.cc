@@ -168,6 +168,74 @@ void PointwiseKernel(const PointwiseBlock& p) {
   }
 }
 
+namespace {
+
+// Σ_{c,i,j} w(c, i, j) · x[c, r − pad + i, s − pad + j] of one output of a dense
+// conv block, zero outside x.
+template <class W>
+float DenseConvAt(const DenseConvRows& d, const W& w, int64_t r, int64_t s) {
+  float acc = 0;
+  for (int64_t c = 0; c < d.in_channels; ++c) {
+    for (int64_t i = 0; i < d.k; ++i) {
+      const int64_t t = r - d.pad + i;
+      if (t < 0 || t >= d.in_h) continue;
+      for (int64_t j = 0; j < d.k; ++j) {
+        const int64_t u = s - d.pad + j;
+        if (u >= 0 && u < d.in_w) acc = std::fma(w(c, i * d.k + j), d.x[(c * d.in_h + t) * d.in_w + u], acc);
+      }
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+void DenseConvKernel(const DenseConvRows& d, float*) {
+  const int64_t kk = d.k * d.k, ohw = d.out_h * d.out_w;
+  for (int64_t o = 0; o < d.out_channels; ++o) {
+    const float* wq = d.w + (o / kConvQuad) * d.in_channels * kk * kConvQuad + o % kConvQuad;
+    const auto w = [&](int64_t c, int64_t t) { return wq[(c * kk + t) * kConvQuad]; };
+    for (int64_t r = d.r0; r < d.r0 + d.rows; ++r) {
+      for (int64_t s = 0; s < d.out_w; ++s) {
+        const int64_t at = o * ohw + r * d.out_w + s;
+        const float pre = (d.bias ? d.bias[o] : 0.0f) + DenseConvAt(d, w, r, s);
+        if (d.pre) d.pre[at] = pre;
+        d.y[at] = d.gelu ? static_cast<float>(GeluScalar(pre)) : pre;
+      }
+    }
+  }
+}
+
+void DenseConvGradKernel(const DenseConvGradRows& p, float*) {
+  const DenseConvRows& d = p.g;
+  const int64_t kk = d.k * d.k, ohw = d.out_h * d.out_w;
+  for (int64_t o = 0; o < d.out_channels; ++o) {
+    const float* dp = p.dpre + o * ohw;
+    if (p.db) {
+      float sum = 0;
+      for (int64_t r = d.r0; r < d.r0 + d.rows; ++r) {
+        for (int64_t s = 0; s < d.out_w; ++s) sum += dp[r * d.out_w + s];
+      }
+      p.db[o] = sum;
+    }
+    for (int64_t c = 0; p.dw && c < d.in_channels; ++c) {
+      for (int64_t t = 0; t < kk; ++t) {
+        const int64_t i = t / d.k, j = t % d.k;
+        float sum = 0;
+        for (int64_t r = d.r0; r < d.r0 + d.rows; ++r) {
+          const int64_t row = r - d.pad + i;
+          if (row < 0 || row >= d.in_h) continue;
+          for (int64_t s = 0; s < d.out_w; ++s) {
+            const int64_t col = s - d.pad + j;
+            if (col >= 0 && col < d.in_w) sum = std::fma(dp[r * d.out_w + s], d.x[(c * d.in_h + row) * d.in_w + col], sum);
+          }
+        }
+        p.dw[(o * d.in_channels + c) * kk + t] = sum;
+      }
+    }
+  }
+}
+
 void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y) {
   const int64_t oh = in_h / 2, ow = in_w / 2;
   for (int64_t r = 0; r < oh; ++r) {

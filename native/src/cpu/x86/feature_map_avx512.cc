@@ -1,4 +1,4 @@
-// The feature-map kernels (cpu/feature_map_norm-inl.h, cpu/feature_map_conv-inl.h)
+// The feature-map kernels (cpu/feature_map_norm-inl.h, _conv-inl.h, _dense-inl.h)
 // compiled for avx512.
 #include "cpu/feature_map_kernels.h"
 #include "cpu/simd/vec_avx512.h"
@@ -7,5 +7,6 @@ namespace frugal {
 namespace avx512 {
 #include "cpu/feature_map_norm-inl.h"
 #include "cpu/feature_map_conv-inl.h"
+#include "cpu/feature_map_dense-inl.h"
 }  // namespace avx512
 }  // namespace frugal
