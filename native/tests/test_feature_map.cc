@@ -297,6 +297,31 @@ FRUGAL_TEST(max_pool_matches_reference) {
   });
 }
 
+// Windows full of ties (−0 and +0 too) and NaNs of two signs, over rows of
+// several vectors with odd tails and an odd last row and column: the vector
+// levels must pick the same first maximum, bit for bit.
+FRUGAL_TEST(max_pool_ties_and_nans) {
+  ForEachIsa([](Isa) {
+    const float values[] = {-1.0f, -0.0f, 0.0f, 1.0f, NAN, -NAN, 2.0f};
+    for (const MapShape& s : {MapShape{2, 3, 9, 67}, MapShape{1, 2, 6, 130}, MapShape{1, 1, 3, 35}}) {
+      const int64_t dense = s.C * s.H * s.W, odense = s.C * (s.H / 2) * (s.W / 2);
+      Map x(s.B, dense, 1, 45), dy(s.B, odense, 0, 46);
+      for (size_t i = 0; i + 1 < x.v.size(); ++i) {
+        x.v[i] = values[(i * 2654435761u >> 7) % 7];
+      }
+      Map y(s.B, odense, 2, 47), wy(s.B, odense, 0, 47), dx(s.B, dense, 3, 48), wdx(s.B, dense, 0, 48);
+      FRUGAL_CHECK_OK(MaxPool(Context{}, MaxPoolParams{s, x.in(), y.out()}));
+      FRUGAL_CHECK_OK(MaxPoolReference(MaxPoolParams{s, x.in(), wy.out()}));
+      FRUGAL_CHECK_OK(MaxPoolBackward(Context{}, MaxPoolBackwardParams{s, dy.in(), x.in(), dx.out()}));
+      FRUGAL_CHECK_OK(MaxPoolBackwardReference(MaxPoolBackwardParams{s, dy.in(), x.in(), wdx.out()}));
+      FRUGAL_CHECK(y.GapsIntact() && dx.GapsIntact()) << Name(s);
+      const std::vector<float> a = y.body(), b = wy.body(), c = dx.body(), d = wdx.body();
+      FRUGAL_CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0) << "y " << Name(s);
+      FRUGAL_CHECK(std::memcmp(c.data(), d.data(), c.size() * 4) == 0) << "dx " << Name(s);
+    }
+  });
+}
+
 FRUGAL_TEST(resize_matches_reference) {
   ForEachIsa([](Isa) {
     const int64_t outs[][2] = {{1, 1}, {7, 33}, {2, 5}, {64, 1}};

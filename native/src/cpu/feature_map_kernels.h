@@ -217,15 +217,14 @@ Status CheckParams(const HadamardBackwardParams& p);
   void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch);                          \
   void PointwiseKernel(const PointwiseBlock& p);                                                           \
   void DenseConvKernel(const DenseConvRows& p, float* scratch);                                           \
-  void DenseConvGradKernel(const DenseConvGradRows& p, float* scratch);
+  void DenseConvGradKernel(const DenseConvGradRows& p, float* scratch);                                   \
+  void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y);                               \
+  void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
 
 namespace ref {
 FRUGAL_FEATURE_MAP_KERNELS
-// Max-pool and resize have the scalar level only, shared by every level for
-// now: a vector form needs an even/odd lane shuffle (pool) or a gather
-// (resize) that the vector wrapper does not have yet.
-void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y);
-void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
+// Resize has the scalar level only, shared by every level for now: a vector
+// form needs a gather that the vector wrapper does not have yet.
 void ResizeKernel(const ResizePlane& r, const float* x, float* y, float* scratch);
 void ResizeBackwardKernel(const ResizePlane& r, const float* dy, float* dx, float* scratch);
 }  // namespace ref

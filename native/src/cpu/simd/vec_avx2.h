@@ -63,6 +63,26 @@ FRUGAL_VEC void StoreI(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm256_srai_epi32(_mm256_slli_epi32(a, 31), 31); }
 
+// ---- lane shuffles (2×2 pooling) -------------------------------------------------
+// The even and odd elements of the 2·kLanes floats a, b (a first): even =
+// a0 a2 … b0 b2 …, odd = a1 a3 … b1 b3 … (in-lane shuffles, then one 64-bit
+// cross-lane permute each).
+FRUGAL_VEC void Deinterleave(F a, F b, F* even, F* odd) {
+  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8));
+}
+// Its inverse: lo = e0 o0 e1 o1 …, hi the next kLanes.
+FRUGAL_VEC void Interleave(F even, F odd, F* lo, F* hi) {
+  const F l = _mm256_unpacklo_ps(even, odd), h = _mm256_unpackhi_ps(even, odd);
+  *lo = _mm256_permute2f128_ps(l, h, 0x20);
+  *hi = _mm256_permute2f128_ps(l, h, 0x31);
+}
+// Lanes where a beats b as a running first maximum: a > b, or a NaN while b
+// is not (a NaN in b stays).
+FRUGAL_VEC Mask Beats(F a, F b) {
+  return _mm256_castps_si256(_mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_NLE_UQ), _mm256_cmp_ps(b, b, _CMP_ORD_Q)));
+}
+
 // ---- fp64 lanes (sums that must keep full precision) ------------------------------
 FRUGAL_VEC D ToDoubleLo(F a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
 FRUGAL_VEC D ToDoubleHi(F a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }

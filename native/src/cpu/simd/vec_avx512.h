@@ -46,6 +46,24 @@ FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm512_test_epi32_mask(a, _mm512_set1_epi32(1)); }
 
+// ---- lane shuffles (2×2 pooling) -------------------------------------------------
+// The even and odd elements of the 2·kLanes floats a, b (a first): even =
+// a0 a2 … b0 b2 …, odd = a1 a3 … b1 b3 … (one two-source permute each).
+FRUGAL_VEC void Deinterleave(F a, F b, F* even, F* odd) {
+  const I e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *even = _mm512_permutex2var_ps(a, e, b);
+  *odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)), b);
+}
+// Its inverse: lo = e0 o0 e1 o1 …, hi the next kLanes.
+FRUGAL_VEC void Interleave(F even, F odd, F* lo, F* hi) {
+  const I l = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  *lo = _mm512_permutex2var_ps(even, l, odd);
+  *hi = _mm512_permutex2var_ps(even, _mm512_add_epi32(l, _mm512_set1_epi32(8)), odd);
+}
+// Lanes where a beats b as a running first maximum: a > b, or a NaN while b
+// is not (a NaN in b stays).
+FRUGAL_VEC Mask Beats(F a, F b) { return _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(b, b, _CMP_ORD_Q), a, b, _CMP_NLE_UQ); }
+
 // ---- fp64 lanes (sums that must keep full precision) ------------------------------
 FRUGAL_VEC D ToDoubleLo(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 0)); }
 FRUGAL_VEC D ToDoubleHi(F a) { return _mm512_cvtps_pd(_mm512_extractf32x8_ps(a, 1)); }

@@ -1,5 +1,5 @@
-// The feature-map kernels (cpu/feature_map_norm-inl.h, _conv-inl.h, _dense-inl.h)
-// compiled for avx2.
+// The feature-map kernels (cpu/feature_map_norm-inl.h, _conv-inl.h, _dense-inl.h,
+// _pool-inl.h) compiled for avx2.
 #include "cpu/feature_map_kernels.h"
 #include "cpu/simd/vec_avx2.h"
 
@@ -8,5 +8,6 @@ namespace avx2 {
 #include "cpu/feature_map_norm-inl.h"
 #include "cpu/feature_map_conv-inl.h"
 #include "cpu/feature_map_dense-inl.h"
+#include "cpu/feature_map_pool-inl.h"
 }  // namespace avx2
 }  // namespace frugal
