@@ -149,7 +149,7 @@ struct FeatureMapKernels {
   void (*channel_norm)(const ChannelNormPixels& p);
   void (*channel_norm_backward)(const ChannelNormBackwardPixels& p);
   // *sum_a += Σ (a − shift_a); with b, *sum_ab += Σ (a − shift_a)(b − shift_b);
-  // products in fp32, sums in double.
+  // fp32 over short blocks (the vector levels: 256 floats), double across them.
   void (*sums)(int64_t n, const float* a, float shift_a, const float* b, float shift_b, double* sum_a,
                double* sum_ab);
   // y = (x − m)·a + c.

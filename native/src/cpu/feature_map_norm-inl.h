@@ -69,23 +69,50 @@ void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
   });
 }
 
+// fp32 vector sums over blocks of kSumsBlock floats (a few terms a lane, so
+// their rounding stays near one ulp of the block), each block then added in
+// double: the double conversions no longer cost more than the loads.
+constexpr int64_t kSumsBlock = 256;
+
+template <bool kProducts>
+inline void SumsBlocks(int64_t n, const float* a, float shift_a, const float* b, float shift_b, double* sum_a,
+                       double* sum_ab) {
+  constexpr int64_t L = kLanes;
+  const F sa = Set1(shift_a), sb = Set1(shift_b);
+  D s = ZeroD(), q = ZeroD();
+  for (int64_t i = 0; i < n;) {
+    const int64_t end = std::min(n, i + kSumsBlock);
+    F u0 = Zero(), u1 = Zero(), v0 = Zero(), v1 = Zero();
+    for (; i + 2 * L <= end; i += 2 * L) {
+      const F x0 = Sub(Load(a + i), sa), x1 = Sub(Load(a + i + L), sa);
+      u0 = Add(u0, x0);
+      u1 = Add(u1, x1);
+      if (kProducts) {
+        v0 = MulAdd(x0, Sub(Load(b + i), sb), v0);
+        v1 = MulAdd(x1, Sub(Load(b + i + L), sb), v1);
+      }
+    }
+    for (; i < end; i += L) {
+      const Mask m = TailMask(end - i);
+      const F x = KeepLanes(m, Sub(LoadTail(a + i, m), sa));  // the shifted zeros of the tail would count
+      u0 = Add(u0, x);
+      if (kProducts) v0 = MulAdd(x, Sub(LoadTail(b + i, m), sb), v0);
+    }
+    const F u = Add(u0, u1);
+    s = AddD(s, AddD(ToDoubleLo(u), ToDoubleHi(u)));
+    if (kProducts) {
+      const F v = Add(v0, v1);
+      q = AddD(q, AddD(ToDoubleLo(v), ToDoubleHi(v)));
+    }
+  }
+  *sum_a += ReduceAddD(s);
+  if (kProducts) *sum_ab += ReduceAddD(q);
+}
+
 void SumsKernel(int64_t n, const float* a, float shift_a, const float* b, float shift_b, double* sum_a,
                 double* sum_ab) {
-  const F sa = Set1(shift_a), sb = Set1(shift_b);
-  D s0 = ZeroD(), s1 = ZeroD(), q0 = ZeroD(), q1 = ZeroD();
-  ForVectors(n, [&](int64_t i, Mask m, bool full) {
-    const F u0 = Sub(LoadAny(a + i, m, full), sa);
-    const F u = full ? u0 : KeepLanes(m, u0);  // the shifted zeros of the tail would count
-    s0 = AddD(s0, ToDoubleLo(u));
-    s1 = AddD(s1, ToDoubleHi(u));
-    if (b) {
-      const F uv = Mul(u, Sub(LoadAny(b + i, m, full), sb));
-      q0 = AddD(q0, ToDoubleLo(uv));
-      q1 = AddD(q1, ToDoubleHi(uv));
-    }
-  });
-  *sum_a += ReduceAddD(AddD(s0, s1));
-  if (b) *sum_ab += ReduceAddD(AddD(q0, q1));
+  if (b) return SumsBlocks<true>(n, a, shift_a, b, shift_b, sum_a, sum_ab);
+  SumsBlocks<false>(n, a, shift_a, b, shift_b, sum_a, sum_ab);
 }
 
 void AffineKernel(int64_t n, const float* x, float m, float a, float c, float* y) {
