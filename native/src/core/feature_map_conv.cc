@@ -418,32 +418,45 @@ Status ConvCpu(const ConvParams& p) {
   return Status::Ok();
 }
 
-// dweight and dbias by the direct kernel: fp32 sums per (batch, row block),
-// the blocks (fixed by the shape) added in order in double.
+// dweight and dbias by the direct kernel: fp32 sums per (batch, row block);
+// the blocks split into at most kMaxSumTasks runs fixed by the shape, each
+// run's blocks added in order in double, then the runs in order.
+constexpr int64_t kMaxSumTasks = 64;
 Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
   const char* op = "convBackward";
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
   const int64_t nw = d.O * d.C * d.k * d.k, per_block = nw + d.O;
-  const int64_t blocks = s.B * CeilDiv(d.out_h, DirectRows(d));
-  std::vector<float> partial;
+  const int64_t rows = DirectRows(d), per_batch = CeilDiv(d.out_h, rows), blocks = s.B * per_batch;
+  const int64_t tasks = std::min(blocks, kMaxSumTasks);
+  const int64_t scratch_floats = DenseConvScratch(DirectRowsOf(d, 0, rows)) + per_block;
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W);
+  std::vector<double> partial;
   try {
-    partial.assign(static_cast<size_t>(blocks * per_block), 0.0f);
+    partial.assign(static_cast<size_t>(tasks * per_block), 0.0);
   } catch (const std::bad_alloc&) {
     return Status::Native(std::string(op) + ": out of memory for the weight sums");
   }
-  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W), per_batch = blocks / s.B;
-  FRUGAL_RETURN_IF_ERROR(ForDirectBlocks(op, d, s.B, [&](int64_t b, int64_t r0, int64_t rows, float* scratch) {
-    float* out = partial.data() + (b * per_batch + r0 / DirectRows(d)) * per_block;
-    DenseConvRows g = DirectRowsOf(d, r0, rows);
-    g.x = p.x.data ? p.x.data + b * x_stride : nullptr;
-    k.dense_conv_grad(DenseConvGradRows{g, dpre + b * dpre_stride, p.dweight ? out : nullptr,
-                                        p.dbias ? out + nw : nullptr},
-                      scratch);
-  }));
+  std::atomic<bool> out_of_memory{false};
+  ParallelFor(tasks, [&](int64_t t) {
+    float* scratch;
+    if (!Workspace(op, kSlotTask, scratch_floats, &scratch).ok()) return out_of_memory.store(true);
+    float* block_sums = scratch + scratch_floats - per_block;
+    double* run = partial.data() + t * per_block;
+    for (int64_t blk = t * blocks / tasks; blk < (t + 1) * blocks / tasks; ++blk) {
+      const int64_t b = blk / per_batch, r0 = blk % per_batch * rows;
+      DenseConvRows g = DirectRowsOf(d, r0, std::min(rows, d.out_h - r0));
+      g.x = p.x.data ? p.x.data + b * x_stride : nullptr;
+      k.dense_conv_grad(DenseConvGradRows{g, dpre + b * dpre_stride, p.dweight ? block_sums : nullptr,
+                                          p.dbias ? block_sums + nw : nullptr},
+                        scratch);
+      for (int64_t i = p.dweight ? 0 : nw; i < (p.dbias ? per_block : nw); ++i) run[i] += block_sums[i];
+    }
+  });
+  if (out_of_memory) return Status::Native(std::string(op) + ": out of memory for a block's padded rows");
   for (int64_t i = 0; i < per_block; ++i) {
     double v = 0;
-    for (int64_t blk = 0; blk < blocks; ++blk) v += partial[blk * per_block + i];
+    for (int64_t t = 0; t < tasks; ++t) v += partial[t * per_block + i];
     if (i < nw && p.dweight) p.dweight[i] = static_cast<float>(v);
     if (i >= nw && p.dbias) p.dbias[i - nw] = static_cast<float>(v);
   }
