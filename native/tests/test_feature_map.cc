@@ -89,9 +89,17 @@ void SameAtAnyThreadCount(const std::function<std::vector<float>()>& body, const
 
 }  // namespace
 
+// ChannelNorm's blocks beside kShapes: planes of a multiple of 1024 floats
+// (several copied blocks per task and a tail vector), and channel counts past
+// the on-stack copy, where the planes are read in place (AVX-512: the
+// backward's from 257 channels, the forward's from 513; AVX2: 513 and 1025).
+const MapShape kChannelShapes[] = {{2, 24, 32, 32}, {1, 32, 64, 17}, {1, 300, 3, 7}, {1, 600, 2, 5}, {1, 1100, 1, 3}};
+
 FRUGAL_TEST(channel_norm_matches_reference) {
   ForEachIsa([](Isa) {
-    for (const MapShape& s : kShapes) {
+    std::vector<MapShape> shapes(std::begin(kShapes), std::end(kShapes));
+    shapes.insert(shapes.end(), std::begin(kChannelShapes), std::end(kChannelShapes));
+    for (const MapShape& s : shapes) {
       const int64_t hw = s.H * s.W, dense = s.C * hw;
       Map x(s.B, dense, 5, 1), dy(s.B, dense, 3, 2);
       for (float& v : x.v) v = 2.0f + 3.0f * v;
@@ -236,6 +244,11 @@ const ConvCase kConvCases[] = {
     // direct with dx by GEMM (100 outputs).
     {{1, 120, 5, 6}, 3, 3, 1, true, true}, {{2, 4, 6, 7}, 70, 3, 1, false, true},
     {{1, 100, 4, 5}, 3, 3, 1, true, false},
+    // The pointwise tile and dot tile: 64×64-style planes (a multiple of 1024
+    // floats, two weight-sum blocks per batch), odd channel counts with tails
+    // of every tile, and 200 inputs (past the AVX-512 forward's on-stack copy).
+    {{2, 24, 32, 64}, 32, 1, 0, false, true}, {{1, 7, 33, 40}, 13, 1, 0, true, true},
+    {{1, 200, 5, 7}, 6, 1, 0, true, true},
 };
 
 }  // namespace
@@ -408,6 +421,16 @@ FRUGAL_TEST(results_do_not_depend_on_the_thread_count) {
       dx.insert(dx.end(), db.begin(), db.end());
       return dx;
     }, "convBackward");
+    SameAtAnyThreadCount([&] {
+      const int64_t out = 6;
+      Map g(s.B, out * hw, 0, 78);
+      std::vector<float> dx(s.B * dense), dw(out * s.C), db(out);
+      ConvBackwardParams q{s, out, 1, 0, g.in(), x.in(), cw.data(), false, nullptr, MapOut{dx.data(), 0}, dw.data(), db.data()};
+      FRUGAL_CHECK_OK(ConvBackward(Context{}, q));
+      dx.insert(dx.end(), dw.begin(), dw.end());
+      dx.insert(dx.end(), db.begin(), db.end());
+      return dx;
+    }, "convBackward pointwise");
     SameAtAnyThreadCount([&] {
       std::vector<float> dmap(s.C * s.W), dmap2(s.C * s.H);
       FRUGAL_CHECK_OK(HadamardBackward(Context{}, HadamardBackwardParams{s, MapBroadcast::kColumns, dy.in(), x.in(), nullptr, MapOut{}, dmap.data()}));

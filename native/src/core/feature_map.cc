@@ -29,7 +29,8 @@ const FeatureMapKernels& FeatureMapKernelsFor(Isa isa) {
     ns::ChannelNormKernel, ns::ChannelNormBackwardKernel, ns::SumsKernel, ns::AffineKernel,            \
         ns::Affine2Kernel, ns::MulKernel, ns::MulAccKernel, ns::GeluGradKernel, ns::DepthwiseKernel,   \
         ns::DepthwiseBackwardKernel, ns::PointwiseKernel, ns::DenseConvKernel, ns::DenseConvGradKernel, \
-        ns::MaxPoolKernel, ns::MaxPoolBackwardKernel, ref::ResizeKernel, ref::ResizeBackwardKernel      \
+        ns::MaxPoolKernel, ns::MaxPoolBackwardKernel, ref::ResizeKernel, ref::ResizeBackwardKernel,     \
+        ns::PointwiseGradKernel                                                                        \
   }
   static const FeatureMapKernels kRef = FRUGAL_FEATURE_MAP_TABLE(ref);
   static const FeatureMapKernels kAvx2 = FRUGAL_FEATURE_MAP_TABLE(avx2);

@@ -376,24 +376,18 @@ Status DenseByGemm(const char* op, const DenseConv& d) {
   return Status::Ok();
 }
 
-// The pointwise register tile over blocks of pixels (k = 1, no padding).
-void DensePointwise(const DenseConv& d) {
+// The pointwise register tile (k = 1, no padding) over every batch's blocks of
+// pixels in one parallel loop; x, y and pre batches x_stride, y_stride and
+// pre_stride floats apart.
+bool Pointwise(const DenseConv& d) { return d.k == 1 && d.pad == 0; }
+void PointwiseBatches(const DenseConv& d, int64_t B, int64_t x_stride, int64_t y_stride, int64_t pre_stride) {
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
-  const int64_t hw = d.H * d.W;
-  ParallelFor(CeilDiv(hw, kPixelsPerTask), [&](int64_t t) {
-    const int64_t j = t * kPixelsPerTask;
-    k.pointwise(PointwiseBlock{d.C, d.O, hw, std::min(kPixelsPerTask, hw - j), d.x + j, d.w, d.bias, d.gelu,
-                               d.y + j, d.pre ? d.pre + j : nullptr});
+  const int64_t hw = d.H * d.W, per_batch = CeilDiv(hw, kPixelsPerTask);
+  ParallelFor(B * per_batch, [&](int64_t t) {
+    const int64_t b = t / per_batch, j = t % per_batch * kPixelsPerTask;
+    k.pointwise(PointwiseBlock{d.C, d.O, hw, std::min(kPixelsPerTask, hw - j), d.x + b * x_stride + j, d.w, d.bias,
+                               d.gelu, d.y + b * y_stride + j, d.pre ? d.pre + b * pre_stride + j : nullptr});
   });
-}
-
-// One batch by the pointwise tile or the GEMM (convs Direct does not take).
-Status DenseForward(const char* op, const DenseConv& d) {
-  if (d.k == 1 && d.pad == 0) {
-    DensePointwise(d);
-    return Status::Ok();
-  }
-  return DenseByGemm(op, d);
 }
 
 Status ConvCpu(const ConvParams& p) {
@@ -409,11 +403,16 @@ Status ConvCpu(const ConvParams& p) {
     d.x = p.x.data, d.y = p.y.data, d.pre = p.pre, d.w = packed;
     return DirectForward("conv", d, s.B, x_stride, y_stride);
   }
+  if (Pointwise(d)) {
+    d.x = p.x.data, d.y = p.y.data, d.pre = p.pre;
+    PointwiseBatches(d, s.B, x_stride, y_stride, d.O * ohw);
+    return Status::Ok();
+  }
   for (int64_t b = 0; b < s.B; ++b) {
     d.x = p.x.data + b * x_stride;
     d.y = p.y.data + b * y_stride;
     d.pre = p.pre ? p.pre + b * d.O * ohw : nullptr;
-    FRUGAL_RETURN_IF_ERROR(DenseForward("conv", d));
+    FRUGAL_RETURN_IF_ERROR(DenseByGemm("conv", d));
   }
   return Status::Ok();
 }
@@ -463,14 +462,54 @@ Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, cons
   return Status::Ok();
 }
 
-// dweight and dbias through the GEMM (pointwise, or convs Direct does not take).
+// dweight and dbias of the pointwise conv: fp32 sums per (batch, block of
+// kPointwiseSumPixels pixels) by the dot tile, the blocks split into at most
+// kMaxSumTasks runs fixed by the shape, as DirectParameterSums.
+constexpr int64_t kPointwiseSumPixels = 1024;
+Status PointwiseParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
+  const char* op = "convBackward";
+  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
+  const MapShape& s = p.shape;
+  const int64_t hw = s.H * s.W, nw = d.O * d.C, per_block = nw + d.O;
+  const int64_t per_batch = CeilDiv(hw, kPointwiseSumPixels), blocks = s.B * per_batch;
+  const int64_t tasks = std::min(blocks, kMaxSumTasks);
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * hw);
+  std::vector<double> partial;
+  try {
+    partial.assign(static_cast<size_t>(tasks * per_block), 0.0);
+  } catch (const std::bad_alloc&) {
+    return Status::Native(std::string(op) + ": out of memory for the weight sums");
+  }
+  std::atomic<bool> out_of_memory{false};
+  ParallelFor(tasks, [&](int64_t t) {
+    float* block_sums;
+    if (!Workspace(op, kSlotTask, per_block, &block_sums).ok()) return out_of_memory.store(true);
+    double* run = partial.data() + t * per_block;
+    for (int64_t blk = t * blocks / tasks; blk < (t + 1) * blocks / tasks; ++blk) {
+      const int64_t b = blk / per_batch, j = blk % per_batch * kPointwiseSumPixels;
+      k.pointwise_grad(PointwiseGradBlock{d.C, d.O, hw, std::min(kPointwiseSumPixels, hw - j),
+                                          p.dweight ? p.x.data + b * x_stride + j : nullptr, dpre + b * dpre_stride + j,
+                                          p.dweight ? block_sums : nullptr, p.dbias ? block_sums + nw : nullptr});
+      for (int64_t i = p.dweight ? 0 : nw; i < (p.dbias ? per_block : nw); ++i) run[i] += block_sums[i];
+    }
+  });
+  if (out_of_memory) return Status::Native(std::string(op) + ": out of memory for a block's sums");
+  for (int64_t i = 0; i < per_block; ++i) {
+    double v = 0;
+    for (int64_t t = 0; t < tasks; ++t) v += partial[t * per_block + i];
+    if (i < nw && p.dweight) p.dweight[i] = static_cast<float>(v);
+    if (i >= nw && p.dbias) p.dbias[i - nw] = static_cast<float>(v);
+  }
+  return Status::Ok();
+}
+
+// dweight and dbias through the GEMM (convs neither Direct nor Pointwise).
 Status GemmParameterSums(const ConvBackwardParams& p, const DenseConv& d0, const float* dpre0, int64_t dpre_stride) {
   const char* op = "convBackward";
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
   DenseConv d = d0;
   const int64_t O = d.O, hw = s.H * s.W, ohw = d.out_h * d.out_w, kc = s.C * p.k * p.k;
-  const bool pointwise = p.k == 1 && p.pad == 0;
   std::vector<double> bias_sums;
   try {
     if (p.dbias) bias_sums.assign(static_cast<size_t>(s.B * O), 0.0);
@@ -491,11 +530,6 @@ Status GemmParameterSums(const ConvBackwardParams& p, const DenseConv& d0, const
     GemmParams g;
     g.M = O, g.K = 0, g.transB = true;
     g.C = p.dweight, g.ldc = kc;
-    if (pointwise) {
-      g.N = s.C, g.K = hw, g.A = dpre, g.lda = hw, g.B = d.x, g.ldb = hw, g.beta = b ? 1.0f : 0.0f;
-      FRUGAL_RETURN_IF_ERROR(Gemm(Context{}, g));
-      continue;
-    }
     const int64_t block = BlockRows(d, kc);
     float* col;
     FRUGAL_RETURN_IF_ERROR(Workspace(op, kSlotCol, kc * block * d.out_w, &col));
@@ -516,7 +550,7 @@ Status GemmParameterSums(const ConvBackwardParams& p, const DenseConv& d0, const
 }
 
 // dx: the transposed conv of dpre (flipped weights, the channel roles swapped,
-// padding k − 1 − pad), direct or per batch through DenseForward.
+// padding k − 1 − pad): direct, pointwise, or per batch through the GEMM.
 Status ConvInputGradient(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
   const char* op = "convBackward";
   const MapShape& s = p.shape;
@@ -538,9 +572,14 @@ Status ConvInputGradient(const ConvBackwardParams& p, const DenseConv& d, const 
     }
   }
   t.w = w;
+  if (Pointwise(t)) {
+    t.x = dpre, t.y = p.dx.data;
+    PointwiseBatches(t, s.B, dpre_stride, dx_stride, 0);
+    return Status::Ok();
+  }
   for (int64_t b = 0; b < s.B; ++b) {
     t.x = dpre + b * dpre_stride, t.y = p.dx.data + b * dx_stride;
-    FRUGAL_RETURN_IF_ERROR(DenseForward(op, t));
+    FRUGAL_RETURN_IF_ERROR(DenseByGemm(op, t));
   }
   return Status::Ok();
 }
@@ -563,8 +602,9 @@ Status ConvBackwardCpu(const ConvBackwardParams& p) {
     dpre = buffer, dpre_stride = O * ohw;
   }
   if (p.dweight || p.dbias) {
-    FRUGAL_RETURN_IF_ERROR(Direct(d) ? DirectParameterSums(p, d, dpre, dpre_stride)
-                                     : GemmParameterSums(p, d, dpre, dpre_stride));
+    FRUGAL_RETURN_IF_ERROR(Direct(d)      ? DirectParameterSums(p, d, dpre, dpre_stride)
+                           : Pointwise(d) ? PointwiseParameterSums(p, d, dpre, dpre_stride)
+                                          : GemmParameterSums(p, d, dpre, dpre_stride));
   }
   return p.dx.data ? ConvInputGradient(p, d, dpre, dpre_stride) : Status::Ok();
 }

@@ -1,6 +1,7 @@
 // Convolution kernels over the vector wrapper, compiled per ISA by
 // x86/feature_map_<isa>.cc: the depthwise plane (forward, and the backward's
-// transposed conv and weight sums) and the pointwise register tile.
+// transposed conv and weight sums); the pointwise conv is in
+// feature_map_pointwise-inl.h.
 //
 // Depthwise: a plane's input rows are copied once into zero-padded rows (L1/L2
 // resident), so every tap of an output vector is one plain unaligned load and
@@ -116,49 +117,4 @@ void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch) {
       }
     }
   }
-}
-
-// ---- pointwise conv ----------------------------------------------------------------
-// An NO × NV tile of outputs (NO output channels × NV pixel vectors) in
-// registers over all input channels: NV loads and NO broadcasts per channel
-// feed NO·NV FMAs. The last vector is masked when !full.
-template <int NO, int NV>
-inline void PointwiseTile(const PointwiseBlock& p, int64_t o, int64_t j, Mask m, bool full) {
-  constexpr int64_t L = kLanes;
-  F acc[NO][NV];
-  for (int a = 0; a < NO; ++a) {
-    const F b = Set1(p.bias ? p.bias[o + a] : 0.0f);
-    for (int v = 0; v < NV; ++v) acc[a][v] = b;
-  }
-  const float* x = p.x + j;
-  const float* w = p.w + o * p.in_channels;
-  for (int64_t i = 0; i < p.in_channels; ++i) {
-    F xv[NV];
-    for (int v = 0; v < NV; ++v) xv[v] = LoadAny(x + i * p.hw + v * L, m, full || v + 1 < NV);
-    for (int a = 0; a < NO; ++a) {
-      const F wv = Set1(w[a * p.in_channels + i]);
-      for (int v = 0; v < NV; ++v) acc[a][v] = MulAdd(wv, xv[v], acc[a][v]);
-    }
-  }
-  for (int a = 0; a < NO; ++a) {
-    const int64_t at = (o + a) * p.hw + j;
-    for (int v = 0; v < NV; ++v) {
-      StoreOutput(acc[a][v], p.gelu, p.y + at + v * L, p.pre ? p.pre + at + v * L : nullptr, m,
-                  full || v + 1 < NV);
-    }
-  }
-}
-
-template <int NV>
-inline void PointwiseColumns(const PointwiseBlock& p, int64_t j, Mask m, bool full) {
-  int64_t o = 0;
-  for (; o + 4 <= p.out_channels; o += 4) PointwiseTile<4, NV>(p, o, j, m, full);
-  for (; o < p.out_channels; ++o) PointwiseTile<1, NV>(p, o, j, m, full);
-}
-
-void PointwiseKernel(const PointwiseBlock& p) {
-  constexpr int64_t L = kLanes;
-  int64_t j = 0;
-  for (; j + 2 * L <= p.n; j += 2 * L) PointwiseColumns<2>(p, j, AllLanes(), true);
-  for (; j < p.n; j += L) PointwiseColumns<1>(p, j, TailMask(p.n - j), j + L <= p.n);
 }

@@ -94,6 +94,14 @@ struct PointwiseBlock {
   bool gelu;
   float *y, *pre;  // pre may be null
 };
+// The weight and bias gradient sums of the pointwise conv over a block of n
+// pixels, fp32, overwritten: dw[o·in_channels + i] = Σ_j dpre[o, j]·x[i, j] and
+// db[o] = Σ_j dpre[o, j] (planes hw apart).
+struct PointwiseGradBlock {
+  int64_t in_channels, out_channels, hw, n;
+  const float *x, *dpre;
+  float *dw, *db;  // either may be null
+};
 
 // ---- dense k×k conv, direct (small channel counts) ----------------------------------
 // The direct kernels' weights come in output-channel quads, so that the four
@@ -175,6 +183,7 @@ struct FeatureMapKernels {
   // scratch: in_w floats (a row blended vertically, or scattered horizontally).
   void (*resize)(const ResizePlane& r, const float* x, float* y, float* scratch);
   void (*resize_backward)(const ResizePlane& r, const float* dy, float* dx, float* scratch);
+  void (*pointwise_grad)(const PointwiseGradBlock& p);
 };
 
 // The kernels of an ISA level (the caller makes sure the CPU has it).
@@ -219,7 +228,8 @@ Status CheckParams(const HadamardBackwardParams& p);
   void DenseConvKernel(const DenseConvRows& p, float* scratch);                                           \
   void DenseConvGradKernel(const DenseConvGradRows& p, float* scratch);                                   \
   void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y);                               \
-  void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
+  void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);     \
+  void PointwiseGradKernel(const PointwiseGradBlock& p);
 
 namespace ref {
 FRUGAL_FEATURE_MAP_KERNELS

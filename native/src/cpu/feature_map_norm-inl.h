@@ -1,73 +1,8 @@
 // Feature-map kernels along pixels, written once over the vector wrapper and
-// compiled per ISA by x86/feature_map_<isa>.cc: the channel LayerNorm (a vector
-// of pixels at a time, its channels hw apart), and the plane passes GroupNorm,
-// the Hadamard products and the conv backward are built from. Full vectors,
+// compiled per ISA by x86/feature_map_<isa>.cc: the plane passes GroupNorm, the
+// Hadamard products and the conv backward are built from (the channel LayerNorm
+// is in feature_map_channel_norm-inl.h). Full vectors,
 // then one masked tail (masked-off lanes load zeros, which add nothing below).
-
-// Σ_c f(c) over the channels through two accumulators (even and odd channels),
-// which hide the add latency of the strided walk.
-template <typename Fn>
-inline F SumChannels(int64_t channels, const Fn& f) {
-  F s0 = Zero(), s1 = Zero();
-  int64_t c = 0;
-  for (; c + 1 < channels; c += 2) {
-    s0 = Add(s0, f(c));
-    s1 = Add(s1, f(c + 1));
-  }
-  if (c < channels) s0 = Add(s0, f(c));
-  return Add(s0, s1);
-}
-
-void ChannelNormKernel(const ChannelNormPixels& p) {
-  const int64_t hw = p.hw;
-  const F inv_c = Set1(1.0f / static_cast<float>(p.channels)), eps = Set1(p.eps);
-  ForVectors(p.n, [&](int64_t j, Mask m, bool full) {
-    const float* x = p.x + j;
-    // Two passes (mean, then squared deviations) over the pixels' C values, which
-    // the second pass finds in L1; then the normalised values.
-    const F mu = Mul(SumChannels(p.channels, [&](int64_t c) { return LoadAny(x + c * hw, m, full); }), inv_c);
-    const F var = SumChannels(p.channels, [&](int64_t c) {
-      const F d = Sub(LoadAny(x + c * hw, m, full), mu);
-      return Mul(d, d);
-    });
-    const F rs = Div(Set1(1.0f), Sqrt(MulAdd(var, inv_c, eps)));
-    for (int64_t c = 0; c < p.channels; ++c) {
-      const F xhat = Mul(Sub(LoadAny(x + c * hw, m, full), mu), rs);
-      StoreAny(p.y + c * hw + j, m, full, MulAdd(xhat, Set1(p.gamma[c]), Set1(p.beta[c])));
-    }
-    if (p.mean) StoreAny(p.mean + j, m, full, mu);
-    if (p.rstd) StoreAny(p.rstd + j, m, full, rs);
-  });
-}
-
-void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
-  const int64_t hw = p.hw;
-  const F inv_c = Set1(1.0f / static_cast<float>(p.channels));
-  ForVectors(p.n, [&](int64_t j, Mask m, bool full) {
-    const float *dy = p.dy + j, *x = p.x + j;
-    const F mu = LoadAny(p.mean + j, m, full), rs = LoadAny(p.rstd + j, m, full);
-    // dx = rstd·(g − mean_c(g) − x̂·mean_c(g·x̂)), g = γ·dy.
-    const F mean_g = Mul(SumChannels(p.channels, [&](int64_t c) {
-      return Mul(Set1(p.gamma[c]), LoadAny(dy + c * hw, m, full));
-    }), inv_c);
-    const F mean_gx = Mul(SumChannels(p.channels, [&](int64_t c) {
-      const F g = Mul(Set1(p.gamma[c]), LoadAny(dy + c * hw, m, full));
-      return Mul(g, Mul(Sub(LoadAny(x + c * hw, m, full), mu), rs));
-    }), inv_c);
-    for (int64_t c = 0; c < p.channels; ++c) {
-      const F d = LoadAny(dy + c * hw, m, full);
-      const F xhat = Mul(Sub(LoadAny(x + c * hw, m, full), mu), rs);
-      const F g = Mul(Set1(p.gamma[c]), d);
-      StoreAny(p.dx + c * hw + j, m, full, Mul(Sub(g, MulAdd(xhat, mean_gx, mean_g)), rs));
-      if (p.dgamma_acc) {
-        float* ag = p.dgamma_acc + c * kAccLanes;
-        float* ab = p.dbeta_acc + c * kAccLanes;
-        Store(ag, MulAdd(d, xhat, Load(ag)));
-        Store(ab, Add(d, Load(ab)));
-      }
-    }
-  });
-}
 
 // fp32 vector sums over blocks of kSumsBlock floats (a few terms a lane, so
 // their rounding stays near one ulp of the block), each block then added in

@@ -168,6 +168,21 @@ void PointwiseKernel(const PointwiseBlock& p) {
   }
 }
 
+void PointwiseGradKernel(const PointwiseGradBlock& p) {
+  for (int64_t o = 0; o < p.out_channels; ++o) {
+    const float* d = p.dpre + o * p.hw;
+    for (int64_t i = 0; p.dw && i < p.in_channels; ++i) {
+      float acc = 0;
+      for (int64_t j = 0; j < p.n; ++j) acc = std::fma(d[j], p.x[i * p.hw + j], acc);
+      p.dw[o * p.in_channels + i] = acc;
+    }
+    if (!p.db) continue;
+    float acc = 0;
+    for (int64_t j = 0; j < p.n; ++j) acc += d[j];
+    p.db[o] = acc;
+  }
+}
+
 namespace {
 
 // Σ_{c,i,j} w(c, i, j) · x[c, r − pad + i, s − pad + j] of one output of a dense

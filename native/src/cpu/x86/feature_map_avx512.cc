@@ -5,8 +5,10 @@
 
 namespace frugal {
 namespace avx512 {
+#include "cpu/feature_map_channel_norm-inl.h"
 #include "cpu/feature_map_norm-inl.h"
 #include "cpu/feature_map_conv-inl.h"
+#include "cpu/feature_map_pointwise-inl.h"
 #include "cpu/feature_map_dense-inl.h"
 #include "cpu/feature_map_pool-inl.h"
 }  // namespace avx512
