@@ -92,29 +92,56 @@ void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch) {
   if (p.dx) ConvPlaneRows(t, pd, dpre, 0.0f, false, p.dx, nullptr);
   if (!p.dw && !p.dbias) return;
 
-  // Weight and bias sums per output row (fp32 vectors, double across rows). The
-  // dpre rows are zero past out_w up to whole vectors, so no lane needs a mask.
+  // Weight and bias sums: tap by tap over the rows (the padded rows stay in
+  // L1/L2), fp32 vectors across a group of kDwRowsPerSum rows, each group added
+  // lane-wise in double and the lanes added once per tap. The dpre rows are
+  // zero past out_w up to whole vectors, so no lane needs a mask.
+  constexpr int64_t kDwRowsPerSum = 8;
   if (p.dw) FillPaddedRows(px, g.in_h, g.in_w, p.x, xbuf);
   const int64_t whole = (g.out_w + L - 1) / L * L;
-  for (int64_t r = 0; r < g.out_h; ++r) {
-    const float* d = dpre + r * pd.width + pd.left;
-    if (p.dbias) *p.dbias += ReduceAdd(FoldVectors(d, whole, Zero(), [](F a, F b) { return Add(a, b); }));
-    if (!p.dw) continue;
-    for (int64_t i = 0; i < g.kh; ++i) {
-      const int64_t row = r - g.pad_h + i * g.dil_h;
-      if (row < 0 || row >= g.in_h) continue;
-      const float* xr = xbuf + row * px.width + px.left - g.pad_w;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const float* xs = xr + j * g.dil_w;
-        F a0 = Zero(), a1 = Zero();
+  const auto add_group = [](D acc, F a0, F a1) {
+    const F a = Add(a0, a1);
+    return AddD(acc, AddD(ToDoubleLo(a), ToDoubleHi(a)));
+  };
+  if (p.dbias) {
+    D acc = ZeroD();
+    for (int64_t r0 = 0; r0 < g.out_h; r0 += kDwRowsPerSum) {
+      F a0 = Zero(), a1 = Zero();
+      for (int64_t r = r0; r < std::min(g.out_h, r0 + kDwRowsPerSum); ++r) {
+        const float* d = dpre + r * pd.width + pd.left;
         int64_t s = 0;
         for (; s + 2 * L <= whole; s += 2 * L) {
-          a0 = MulAdd(Load(d + s), Load(xs + s), a0);
-          a1 = MulAdd(Load(d + s + L), Load(xs + s + L), a1);
+          a0 = Add(a0, Load(d + s));
+          a1 = Add(a1, Load(d + s + L));
         }
-        if (s < whole) a0 = MulAdd(Load(d + s), Load(xs + s), a0);
-        p.dw[i * g.kw + j] += ReduceAdd(Add(a0, a1));
+        if (s < whole) a0 = Add(a0, Load(d + s));
       }
+      acc = add_group(acc, a0, a1);
+    }
+    *p.dbias += ReduceAddD(acc);
+  }
+  if (!p.dw) return;
+  for (int64_t i = 0; i < g.kh; ++i) {
+    // The output rows whose tap i reads an input row.
+    const int64_t off = i * g.dil_h - g.pad_h;
+    const int64_t r_lo = std::max<int64_t>(0, -off), r_hi = std::min(g.out_h, g.in_h - off);
+    for (int64_t j = 0; j < g.kw; ++j) {
+      D acc = ZeroD();
+      for (int64_t r0 = r_lo; r0 < r_hi; r0 += kDwRowsPerSum) {
+        F a0 = Zero(), a1 = Zero();
+        for (int64_t r = r0; r < std::min(r_hi, r0 + kDwRowsPerSum); ++r) {
+          const float* d = dpre + r * pd.width + pd.left;
+          const float* xs = xbuf + (r + off) * px.width + px.left - g.pad_w + j * g.dil_w;
+          int64_t s = 0;
+          for (; s + 2 * L <= whole; s += 2 * L) {
+            a0 = MulAdd(Load(d + s), Load(xs + s), a0);
+            a1 = MulAdd(Load(d + s + L), Load(xs + s + L), a1);
+          }
+          if (s < whole) a0 = MulAdd(Load(d + s), Load(xs + s), a0);
+        }
+        acc = add_group(acc, a0, a1);
+      }
+      p.dw[i * g.kw + j] += ReduceAddD(acc);
     }
   }
 }
