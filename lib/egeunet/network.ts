@@ -119,6 +119,7 @@ export class EgeUNet {
       }
     });
     for (const [prefix, m] of Object.entries(this.modules)) {
+      m.trustInputs();  // the network scans its input and its state dict once; the rest are its own values
       for (const [k, t] of Object.entries(m.params)) params[prefix + k] = t;
       for (const [k, t] of Object.entries(m.grads)) grads[prefix + k] = t;
     }

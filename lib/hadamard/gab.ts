@@ -60,7 +60,7 @@ export interface GabGrads {
 const INPUT_KEYS = optionKeys<GabInputs>({ xh: true, xl: true, mask: true, params: true, train: true, reuse: true });
 const BACKWARD_KEYS = optionKeys<GabBackwardInputs>({ xh: true, xl: true, mask: true, params: true, saved: true, dy: true });
 
-function checkMaps(o: Partial<GabInputs>) {
+function checkMaps(o: Partial<GabInputs>, scan: boolean) {
   const xh = checkTensor(o.xh, 'inputs.xh');
   const xl = checkTensor(o.xl, 'inputs.xl');
   const mask = checkTensor(o.mask, 'inputs.mask');
@@ -72,14 +72,14 @@ function checkMaps(o: Partial<GabInputs>) {
   if (Cl % 4 !== 0) throw new FrugalError('E_SHAPE', `inputs.xl: expected channels divisible by 4 (four groups), got ${shapeText(xl.shape)}`);
   if (Bh !== B) throw new FrugalError('E_SHAPE', `inputs.xh: expected batch ${B} like inputs.xl, got ${shapeText(xh.shape)}`);
   checkDims(mask, 'inputs.mask', [B, 1, H, W]);
-  for (const [t, name] of [[xh, 'inputs.xh'], [xl, 'inputs.xl'], [mask, 'inputs.mask']] as const) checkFinite(t, name);
+  if (scan) for (const [t, name] of [[xh, 'inputs.xh'], [xl, 'inputs.xl'], [mask, 'inputs.mask']] as const) checkFinite(t, name);
   const device = commonDevice([[xh, 'inputs.xh'], [xl, 'inputs.xl'], [mask, 'inputs.mask']]);
   return { xh, xl, mask, device, shape: { B, Ch, Cl, h, w, H, W } };
 }
 
-function checkParams(params: unknown, Ch: number, Cl: number, device: string) {
+function checkParams(params: unknown, Ch: number, Cl: number, device: string, scan: boolean) {
   const layout = gabLayout(Ch, Cl);
-  const packed = packParams(layout, params, 'inputs.params');
+  const packed = packParams(layout, params, 'inputs.params', scan);
   if (packed.device !== device) throw new FrugalError('E_DEVICE', `inputs.params: expected tensors on '${device}' like inputs.xl, got '${packed.device}'`);
   return { layout, memory: packed.memory };
 }
@@ -91,11 +91,12 @@ function checkSaved(value: unknown, shapes: string, name: string): GabSaved {
   return saved;
 }
 
-function prepareGab(inputs: GabInputs): Prepared<GabResult> {
+// `scan` false: the inputs are a caller's own intermediates (EgeUNet's), not scanned for NaN and Inf.
+function prepareGab(inputs: GabInputs, scan: boolean): Prepared<GabResult> {
   const o = checkOptions<GabInputs>(inputs, 'inputs', INPUT_KEYS);
-  const m = checkMaps(o);
+  const m = checkMaps(o, scan);
   const s = m.shape;
-  const params = checkParams(o.params, s.Ch, s.Cl, m.device);
+  const params = checkParams(o.params, s.Ch, s.Cl, m.device, scan);
   const train = o.train === undefined || checkBool(o.train, 'inputs.train');
   const y = zeros([s.B, s.Cl, s.H, s.W], m.device);
   const shapes = `${m.xh.shape.join()} ${m.xl.shape.join()}`;
@@ -109,15 +110,15 @@ function prepareGab(inputs: GabInputs): Prepared<GabResult> {
   };
 }
 
-function prepareBackward(inputs: GabBackwardInputs): Prepared<GabGrads> {
+function prepareBackward(inputs: GabBackwardInputs, scan: boolean): Prepared<GabGrads> {
   const o = checkOptions<GabBackwardInputs>(inputs, 'inputs', BACKWARD_KEYS);
-  const m = checkMaps(o);
+  const m = checkMaps(o, scan);
   const s = m.shape;
-  const params = checkParams(o.params, s.Ch, s.Cl, m.device);
+  const params = checkParams(o.params, s.Ch, s.Cl, m.device, scan);
   const saved = checkSaved(o.saved, `${m.xh.shape.join()} ${m.xl.shape.join()}`, 'inputs.saved');
   const dy = checkTensor(o.dy, 'inputs.dy');
   checkDims(dy, 'inputs.dy', [s.B, s.Cl, s.H, s.W]);
-  checkFinite(dy, 'inputs.dy');
+  if (scan) checkFinite(dy, 'inputs.dy');
   commonDevice([[m.xl, 'inputs.xl'], [dy, 'inputs.dy'], [saved.buffer, 'inputs.saved']]);
   const dxh = zeros([...m.xh.shape], m.device);
   const dxl = zeros([...m.xl.shape], m.device);
@@ -130,8 +131,8 @@ function prepareBackward(inputs: GabBackwardInputs): Prepared<GabGrads> {
   };
 }
 
-const gabOp = defineOp('hadamard.gab', prepareGab);
-const backwardOp = defineOp('hadamard.gabBackward', prepareBackward);
+const gabOp = defineOp('hadamard.gab', (inputs: GabInputs) => prepareGab(inputs, true));
+const backwardOp = defineOp('hadamard.gabBackward', (inputs: GabBackwardInputs) => prepareBackward(inputs, true));
 
 /**
  * GAB(dimXh, dimXl) exactly as EGE-UNet's bridge: xh through a 1×1 conv and a
@@ -154,3 +155,8 @@ export const gabAsync = gabOp.async as (inputs: GabInputs, options?: AsyncOption
 export const gabBackward = backwardOp.sync;
 /** {@link gabBackward} on a worker thread. @throws FrugalError as {@link gabBackward}. */
 export const gabBackwardAsync = backwardOp.async as (inputs: GabBackwardInputs, options?: AsyncOptions) => Promise<GabGrads>;
+
+/** @internal {@link gab} and {@link gabBackward} without the NaN/Inf scans, for callers passing their own intermediates. */
+export const gabUnscanned = defineOp('hadamard.gab', (inputs: GabInputs) => prepareGab(inputs, false)).sync;
+/** @internal */
+export const gabBackwardUnscanned = defineOp('hadamard.gabBackward', (inputs: GabBackwardInputs) => prepareBackward(inputs, false)).sync;

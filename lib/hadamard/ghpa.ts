@@ -88,13 +88,13 @@ function dimOutOf(params: unknown, name: string): number {
   return w.shape[0];
 }
 
-function checkX(value: unknown, name: string): { x: Tensor; B: number; C: number; H: number; W: number } {
+function checkX(value: unknown, name: string, scan: boolean): { x: Tensor; B: number; C: number; H: number; W: number } {
   const x = checkTensor(value, name);
   if (x.shape.length !== 4) throw new FrugalError('E_SHAPE', `${name}: expected [B, C, H, W], got ${shapeText(x.shape)}`);
   const [B, C, H, W] = x.shape;
   if (C % 4 !== 0 || C < 4) throw new FrugalError('E_SHAPE', `${name}: expected channels divisible by 4 (four groups), got ${shapeText(x.shape)}`);
   if (B < 1 || H < 1 || W < 1) throw new FrugalError('E_SHAPE', `${name}: expected B, H, W >= 1, got ${shapeText(x.shape)}`);
-  checkFinite(x, name);
+  if (scan) checkFinite(x, name);
   return { x, B, C, H, W };
 }
 
@@ -132,12 +132,13 @@ function mapsOf(flat: Tensor, c: number, H: number, W: number): GhpaMaps {
   return maps;
 }
 
-function prepareGhpa(inputs: GhpaInputs): Prepared<GhpaResult> {
+// `scan` false: the inputs are a caller's own intermediates (EgeUNet's), not scanned for NaN and Inf.
+function prepareGhpa(inputs: GhpaInputs, scan: boolean): Prepared<GhpaResult> {
   const o = checkOptions<GhpaInputs>(inputs, 'inputs', INPUT_KEYS);
-  const { x, B, C, H, W } = checkX(o.x, 'inputs.x');
+  const { x, B, C, H, W } = checkX(o.x, 'inputs.x', scan);
   const O = dimOutOf(o.params, 'inputs.params');
   const layout = ghpaLayout(C, O);
-  const params = packParams(layout, o.params, 'inputs.params');
+  const params = packParams(layout, o.params, 'inputs.params', scan);
   const device = commonDevice([[x, 'inputs.x']]);
   if (params.device !== device) throw new FrugalError('E_DEVICE', `inputs.params: expected tensors on '${device}' like inputs.x, got '${params.device}'`);
   const maps = o.maps === undefined ? null : packMaps(o.maps, C, H, W, 'inputs.maps');
@@ -163,16 +164,16 @@ function checkSaved(value: unknown, x: Tensor, O: number, name: string): GhpaSav
   return s;
 }
 
-function prepareBackward(inputs: GhpaBackwardInputs): Prepared<GhpaGrads> {
+function prepareBackward(inputs: GhpaBackwardInputs, scan: boolean): Prepared<GhpaGrads> {
   const o = checkOptions<GhpaBackwardInputs>(inputs, 'inputs', BACKWARD_KEYS);
-  const { x, B, C, H, W } = checkX(o.x, 'inputs.x');
+  const { x, B, C, H, W } = checkX(o.x, 'inputs.x', scan);
   const O = dimOutOf(o.params, 'inputs.params');
   const layout: ModuleLayout = ghpaLayout(C, O);
-  const params = packParams(layout, o.params, 'inputs.params');
+  const params = packParams(layout, o.params, 'inputs.params', scan);
   const saved = checkSaved(o.saved, x, O, 'inputs.saved');
   const dy = checkTensor(o.dy, 'inputs.dy');
   checkDims(dy, 'inputs.dy', [B, O, H, W]);
-  checkFinite(dy, 'inputs.dy');
+  if (scan) checkFinite(dy, 'inputs.dy');
   const device = commonDevice([[x, 'inputs.x'], [dy, 'inputs.dy'], [saved.buffer, 'inputs.saved']]);
   if (params.device !== device) throw new FrugalError('E_DEVICE', `inputs.params: expected tensors on '${device}' like inputs.x, got '${params.device}'`);
   const dx = zeros([B, C, H, W], device);
@@ -209,8 +210,8 @@ function prepareMaps(inputs: GhpaMapsInputs): Prepared<GhpaMaps> {
   };
 }
 
-const ghpaOp = defineOp('hadamard.ghpa', prepareGhpa);
-const backwardOp = defineOp('hadamard.ghpaBackward', prepareBackward);
+const ghpaOp = defineOp('hadamard.ghpa', (inputs: GhpaInputs) => prepareGhpa(inputs, true));
+const backwardOp = defineOp('hadamard.ghpaBackward', (inputs: GhpaBackwardInputs) => prepareBackward(inputs, true));
 const mapsOp = defineOp('hadamard.ghpaMaps', prepareMaps);
 
 /**
@@ -242,3 +243,8 @@ export const ghpaBackwardAsync = backwardOp.async as (inputs: GhpaBackwardInputs
 export const ghpaMaps = mapsOp.sync;
 /** {@link ghpaMaps} on a worker thread. @throws FrugalError as {@link ghpaMaps}. */
 export const ghpaMapsAsync = mapsOp.async as (inputs: GhpaMapsInputs, options?: AsyncOptions) => Promise<GhpaMaps>;
+
+/** @internal {@link ghpa} and {@link ghpaBackward} without the NaN/Inf scans, for callers passing their own intermediates. */
+export const ghpaUnscanned = defineOp('hadamard.ghpa', (inputs: GhpaInputs) => prepareGhpa(inputs, false)).sync;
+/** @internal */
+export const ghpaBackwardUnscanned = defineOp('hadamard.ghpaBackward', (inputs: GhpaBackwardInputs) => prepareBackward(inputs, false)).sync;

@@ -70,11 +70,12 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /**
  * The flat buffer of `params` (every key of the layout, no other, each of its
  * shape, finite, on one device) for the addon: a copy unless `params` are views
- * of one such buffer already ({@link viewsOf}).
+ * of one such buffer already ({@link viewsOf}). `scan` false skips the finiteness scan
+ * (callers whose parameters are their own, like the network's modules).
  * @throws FrugalError E_CONFIG (a missing or unknown key), E_DTYPE (not Tensors),
  *   E_SHAPE (a wrong shape), E_RANGE (NaN or Inf), E_DEVICE (mixed devices).
  */
-export function packParams(layout: ModuleLayout, params: unknown, name: string): { memory: Memory; device: DeviceName } {
+export function packParams(layout: ModuleLayout, params: unknown, name: string, scan = true): { memory: Memory; device: DeviceName } {
   if (!isPlainObject(params)) throw new FrugalError('E_DTYPE', `${name}: expected a record of Tensors keyed by state_dict names, got ${describe(params)}`);
   const known = new Set(layout.entries.map((e) => e.key));
   for (const key of Object.keys(params)) {
@@ -86,7 +87,7 @@ export function packParams(layout: ModuleLayout, params: unknown, name: string):
     if (!sameShape(t.shape, e.shape)) {
       throw new FrugalError('E_SHAPE', `${name}['${e.key}']: expected shape ${shapeText(e.shape)}, got ${shapeText(t.shape)}`);
     }
-    checkFinite(t, `${name}['${e.key}']`);
+    if (scan) checkFinite(t, `${name}['${e.key}']`);
     return t;
   });
   const device = tensors[0].device;

@@ -5,8 +5,8 @@ import { FrugalError } from '../errors';
 import { random, StreamTags } from '../random';
 import { Tensor, checkTensor } from '../tensor';
 import { checkBool, checkOptions, checkSeed, optionKeys, shapeText } from '../validate';
-import { gab, gabBackward, type GabSaved } from './gab';
-import { ghpa, ghpaBackward, ghpaMaps, type GhpaMaps, type GhpaSaved } from './ghpa';
+import { gab, gabBackward, gabBackwardUnscanned, gabUnscanned, type GabSaved } from './gab';
+import { ghpa, ghpaBackward, ghpaBackwardUnscanned, ghpaMaps, ghpaUnscanned, type GhpaMaps, type GhpaSaved } from './ghpa';
 import { gabLayout, ghpaLayout, viewsOf, type ModuleLayout, type ModuleParams } from './layout';
 
 /** Options of {@link HadamardModule.loadStateDict}. */
@@ -48,6 +48,8 @@ export abstract class HadamardModule {
   readonly grads: Readonly<ModuleParams>;
   /** @internal */
   protected readonly layout: ModuleLayout;
+  /** @internal Inputs are the owner's own intermediates (a network's): not scanned for NaN and Inf. */
+  protected trusted = false;
 
   protected constructor(layout: ModuleLayout, seed: unknown) {
     this.layout = layout;
@@ -59,6 +61,11 @@ export abstract class HadamardModule {
   /** The parameters by state_dict key (the live tensors). */
   parameters(): Readonly<ModuleParams> {
     return this.params;
+  }
+
+  /** @internal Marks the inputs as its owner's own intermediates (see {@link trusted}). */
+  trustInputs(): void {
+    this.trusted = true;
   }
 
   /** Sets every gradient to zero. */
@@ -151,11 +158,11 @@ export class Ghpa extends HadamardModule {
       this.saved = null;
       const size = x instanceof Tensor ? x.shape : [];
       const maps = this.maps && this.maps.H === size[2] && this.maps.W === size[3] ? this.maps.maps : undefined;
-      return ghpa({ x, params: this.params, maps, train: false }).y;
+      return (this.trusted ? ghpaUnscanned : ghpa)({ x, params: this.params, maps, train: false }).y;
     }
     // The last forward's buffer is reused: a training loop allocates it once.
     const reuse = this.saved && this.saved.x.shape.join() === x.shape.join() ? this.saved.saved : undefined;
-    const r = ghpa({ x, params: this.params, reuse });
+    const r = (this.trusted ? ghpaUnscanned : ghpa)({ x, params: this.params, reuse });
     this.saved = { x, saved: r.saved! };
     return r.y;
   }
@@ -163,7 +170,7 @@ export class Ghpa extends HadamardModule {
   /** ∂x of the last training forward; adds the parameters' gradients to {@link grads}. @throws FrugalError E_CONFIG (no training forward before). */
   backward(dy: Tensor): Tensor {
     if (!this.saved) throw new FrugalError('E_CONFIG', 'ghpa.backward: no training forward to go back through');
-    const g = ghpaBackward({ x: this.saved.x, params: this.params, saved: this.saved.saved, dy });
+    const g = (this.trusted ? ghpaBackwardUnscanned : ghpaBackward)({ x: this.saved.x, params: this.params, saved: this.saved.saved, dy });
     this.accumulate(g.dParams);
     return g.dx;
   }
@@ -207,7 +214,7 @@ export class Gab extends HadamardModule {
     const train = trainOption(options);
     const last = this.saved;
     const reuse = train && last && last.xh.shape.join() === xh.shape.join() && last.xl.shape.join() === xl.shape.join() ? last.saved : undefined;
-    const r = gab({ xh, xl, mask, params: this.params, train, reuse });
+    const r = (this.trusted ? gabUnscanned : gab)({ xh, xl, mask, params: this.params, train, reuse });
     this.saved = train ? { xh, xl, mask, saved: r.saved! } : null;
     return r.y;
   }
@@ -216,7 +223,7 @@ export class Gab extends HadamardModule {
   backward(dy: Tensor): { dxh: Tensor; dxl: Tensor; dmask: Tensor } {
     if (!this.saved) throw new FrugalError('E_CONFIG', 'gab.backward: no training forward to go back through');
     const { xh, xl, mask, saved } = this.saved;
-    const g = gabBackward({ xh, xl, mask, params: this.params, saved, dy });
+    const g = (this.trusted ? gabBackwardUnscanned : gabBackward)({ xh, xl, mask, params: this.params, saved, dy });
     this.accumulate(g.dParams);
     return { dxh: g.dxh, dxl: g.dxl, dmask: g.dmask };
   }
