@@ -337,8 +337,12 @@ FRUGAL_TEST(max_pool_ties_and_nans) {
 
 FRUGAL_TEST(resize_matches_reference) {
   ForEachIsa([](Isa) {
-    const int64_t outs[][2] = {{1, 1}, {7, 33}, {2, 5}, {64, 1}};
-    for (const MapShape& s : kShapes) {
+    // Up and down on each axis (the vector levels' gathers, their masked
+    // tails, input rows no output taps), 1-wide axes, and ×2 of 16×16 (GAB).
+    const int64_t outs[][2] = {{1, 1}, {7, 33}, {2, 5}, {64, 1}, {14, 66}, {5, 17}, {32, 32}};
+    std::vector<MapShape> shapes(std::begin(kShapes), std::end(kShapes));
+    shapes.push_back({2, 3, 16, 16});
+    for (const MapShape& s : shapes) {
       for (const auto& o : outs) {
         const int64_t dense = s.C * s.H * s.W, odense = s.C * o[0] * o[1];
         const std::string what = Name(s) + " to " + std::to_string(o[0]) + "x" + std::to_string(o[1]);
@@ -411,6 +415,13 @@ FRUGAL_TEST(results_do_not_depend_on_the_thread_count) {
       dx.insert(dx.end(), db.begin(), db.end());
       return dx;
     }, "depthwiseConvBackward");
+    SameAtAnyThreadCount([&] {
+      std::vector<float> y(s.B * s.C * 50 * 90), dx(s.B * dense);
+      FRUGAL_CHECK_OK(Resize(Context{}, ResizeParams{s, 50, 90, x.in(), MapOut{y.data(), 0}}));
+      FRUGAL_CHECK_OK(ResizeBackward(Context{}, ResizeBackwardParams{s, 50, 90, MapIn{y.data(), 0}, MapOut{dx.data(), 0}}));
+      y.insert(y.end(), dx.begin(), dx.end());
+      return y;
+    }, "resize");
     SameAtAnyThreadCount([&] {
       const int64_t out = 7;
       Map g(s.B, out * hw, 0, 77);

@@ -29,7 +29,7 @@ const FeatureMapKernels& FeatureMapKernelsFor(Isa isa) {
     ns::ChannelNormKernel, ns::ChannelNormBackwardKernel, ns::SumsKernel, ns::AffineKernel,            \
         ns::Affine2Kernel, ns::MulKernel, ns::MulAccKernel, ns::GeluGradKernel, ns::DepthwiseKernel,   \
         ns::DepthwiseBackwardKernel, ns::PointwiseKernel, ns::DenseConvKernel, ns::DenseConvGradKernel, \
-        ns::MaxPoolKernel, ns::MaxPoolBackwardKernel, ref::ResizeKernel, ref::ResizeBackwardKernel,     \
+        ns::MaxPoolKernel, ns::MaxPoolBackwardKernel, ns::ResizeKernel, ns::ResizeBackwardKernel,       \
         ns::PointwiseGradKernel                                                                        \
   }
   static const FeatureMapKernels kRef = FRUGAL_FEATURE_MAP_TABLE(ref);
@@ -500,7 +500,7 @@ struct ResizeTaps {
 
 Status MakeTaps(const char* op, const MapShape& s, int64_t out_h, int64_t out_w, ResizeTaps* t) {
   try {
-    t->index.resize(static_cast<size_t>(out_h + out_w));
+    t->index.resize(static_cast<size_t>(out_h + out_w + kAccLanes));  // zero taps past out_w
     t->step.resize(t->index.size());
     t->lambda.resize(t->index.size());
   } catch (const std::bad_alloc&) {
@@ -523,14 +523,14 @@ Status MakeTaps(const char* op, const MapShape& s, int64_t out_h, int64_t out_w,
   return Status::Ok();
 }
 
-// Runs fn(plane, scratch row) over the planes; a failed scratch allocation is
+// Runs fn(plane, scratch) over the planes; a failed scratch allocation is
 // reported after the loop.
 template <class Fn>
-Status ForPlanesWithRow(const char* op, const MapShape& s, int64_t plane_floats, const Fn& fn) {
+Status ForPlanesWithRow(const char* op, const MapShape& s, int64_t out_w, int64_t plane_floats, const Fn& fn) {
   std::atomic<bool> out_of_memory{false};
   ForPlanes(s, plane_floats, [&](int64_t i) {
     float* row;
-    if (!Workspace(op, 0, s.W, &row).ok()) return out_of_memory.store(true);
+    if (!Workspace(op, 0, ResizeScratch(s.W, out_w), &row).ok()) return out_of_memory.store(true);
     fn(i, row);
   });
   return out_of_memory ? Status::Native(std::string(op) + ": out of memory for a row of scratch") : Status::Ok();
@@ -546,7 +546,7 @@ Status Resize(const Context& ctx, const ResizeParams& p) {
     FRUGAL_RETURN_IF_ERROR(MakeTaps("resize", s, p.out_h, p.out_w, &taps));
     const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
     const int64_t hw = s.H * s.W, ohw = p.out_h * p.out_w;
-    return ForPlanesWithRow("resize", s, ohw, [&](int64_t i, float* row) {
+    return ForPlanesWithRow("resize", s, p.out_w, ohw, [&](int64_t i, float* row) {
       k.resize(taps.plane, PlaneOf(p.x.data, p.x.batch_stride, hw, s.C, i), PlaneOf(p.y.data, p.y.batch_stride, ohw, s.C, i), row);
     });
   }, FRUGAL_CUDA_PATH(ResizeCuda(p, ctx.stream)));
@@ -561,7 +561,7 @@ Status ResizeBackward(const Context& ctx, const ResizeBackwardParams& p) {
     FRUGAL_RETURN_IF_ERROR(MakeTaps("resizeBackward", s, p.out_h, p.out_w, &taps));
     const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
     const int64_t hw = s.H * s.W, ohw = p.out_h * p.out_w;
-    return ForPlanesWithRow("resizeBackward", s, ohw, [&](int64_t i, float* row) {
+    return ForPlanesWithRow("resizeBackward", s, p.out_w, ohw, [&](int64_t i, float* row) {
       k.resize_backward(taps.plane, PlaneOf(p.dy.data, p.dy.batch_stride, ohw, s.C, i),
                         PlaneOf(p.dx.data, p.dx.batch_stride, hw, s.C, i), row);
     });

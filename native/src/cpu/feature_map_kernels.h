@@ -143,7 +143,9 @@ inline int64_t DenseConvScratch(const DenseConvRows& d) {
 }  // namespace
 
 // Bilinear taps (align_corners) of one axis: output i reads index[i] and
-// index[i] + step[i] with weights 1 − lambda[i] and lambda[i].
+// index[i] + step[i] with weights 1 − lambda[i] and lambda[i]. The column
+// taps go on for kAccLanes zero entries past out_w, so the vector levels read
+// them in whole vectors.
 struct ResizeAxis {
   const int32_t *index, *step;
   const float* lambda;
@@ -152,6 +154,13 @@ struct ResizePlane {
   int64_t in_h, in_w, out_h, out_w;
   ResizeAxis rows, cols;
 };
+// Scratch of the resize kernels: a row of in_w floats (the scalar level) and
+// two rows of out_w in whole vectors (the vector levels' sampled rows, or the
+// backward's row sums). Internal linkage, as PaddedRows.
+namespace {
+inline int64_t ResizeRowFloats(int64_t out_w) { return (out_w + kAccLanes - 1) / kAccLanes * kAccLanes; }
+inline int64_t ResizeScratch(int64_t in_w, int64_t out_w) { return in_w + 2 * ResizeRowFloats(out_w); }
+}  // namespace
 
 struct FeatureMapKernels {
   void (*channel_norm)(const ChannelNormPixels& p);
@@ -180,7 +189,7 @@ struct FeatureMapKernels {
   // One plane each (x in_h × in_w, y ⌊in_h/2⌋ × ⌊in_w/2⌋); the backward overwrites dx.
   void (*max_pool)(int64_t in_h, int64_t in_w, const float* x, float* y);
   void (*max_pool_backward)(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);
-  // scratch: in_w floats (a row blended vertically, or scattered horizontally).
+  // scratch: ResizeScratch(in_w, out_w) floats.
   void (*resize)(const ResizePlane& r, const float* x, float* y, float* scratch);
   void (*resize_backward)(const ResizePlane& r, const float* dy, float* dx, float* scratch);
   void (*pointwise_grad)(const PointwiseGradBlock& p);
@@ -229,14 +238,12 @@ Status CheckParams(const HadamardBackwardParams& p);
   void DenseConvGradKernel(const DenseConvGradRows& p, float* scratch);                                   \
   void MaxPoolKernel(int64_t in_h, int64_t in_w, const float* x, float* y);                               \
   void MaxPoolBackwardKernel(int64_t in_h, int64_t in_w, const float* dy, const float* x, float* dx);     \
+  void ResizeKernel(const ResizePlane& r, const float* x, float* y, float* scratch);                       \
+  void ResizeBackwardKernel(const ResizePlane& r, const float* dy, float* dx, float* scratch);             \
   void PointwiseGradKernel(const PointwiseGradBlock& p);
 
 namespace ref {
 FRUGAL_FEATURE_MAP_KERNELS
-// Resize has the scalar level only, shared by every level for now: a vector
-// form needs a gather that the vector wrapper does not have yet.
-void ResizeKernel(const ResizePlane& r, const float* x, float* y, float* scratch);
-void ResizeBackwardKernel(const ResizePlane& r, const float* dy, float* dx, float* scratch);
 }  // namespace ref
 namespace avx2 {
 FRUGAL_FEATURE_MAP_KERNELS

@@ -60,6 +60,9 @@ FRUGAL_VEC I XorAnd(I a, I b, I c) { return _mm256_xor_si256(a, _mm256_and_si256
 FRUGAL_VEC F AsFloat(I a) { return _mm256_castsi256_ps(a); }
 FRUGAL_VEC I AsInt(F a) { return _mm256_castps_si256(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+FRUGAL_VEC I LoadI(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// base[idx[l]] in lane l (the bilinear resize's column taps).
+FRUGAL_VEC F Gather(const float* base, I idx) { return _mm256_i32gather_ps(base, idx, 4); }
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm256_srai_epi32(_mm256_slli_epi32(a, 31), 31); }
 

@@ -43,6 +43,9 @@ FRUGAL_VEC I XorAnd(I a, I b, I c) { return _mm512_ternarylogic_epi32(a, b, c, 0
 FRUGAL_VEC F AsFloat(I a) { return _mm512_castsi512_ps(a); }
 FRUGAL_VEC I AsInt(F a) { return _mm512_castps_si512(a); }
 FRUGAL_VEC void StoreI(void* p, I v) { _mm512_storeu_si512(p, v); }
+FRUGAL_VEC I LoadI(const void* p) { return _mm512_loadu_si512(p); }
+// base[idx[l]] in lane l (the bilinear resize's column taps).
+FRUGAL_VEC F Gather(const float* base, I idx) { return _mm512_i32gather_ps(idx, base, 4); }
 // Lanes whose bit 0 is set.
 FRUGAL_VEC Mask OddLanes(I a) { return _mm512_test_epi32_mask(a, _mm512_set1_epi32(1)); }
 
