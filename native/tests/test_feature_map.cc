@@ -224,6 +224,30 @@ FRUGAL_TEST(depthwise_conv_matches_reference) {
   });
 }
 
+// An Inf in the last input column of a 3×3 without padding: the taps of
+// columns 0 and 1 never read it, so their weight sums stay finite (the vector
+// crossing out_w must not multiply its zero dpre lanes by that x).
+FRUGAL_TEST(depthwise_weight_sums_ignore_x_past_the_output_row) {
+  ForEachIsa([](Isa) {
+    const MapShape s{2, 3, 6, 7};
+    const int64_t dense = s.C * s.H * s.W, odense = s.C * 4 * 5;
+    std::vector<float> x = test::RandomVector(s.B * dense, 31), dy = test::RandomVector(s.B * odense, 32);
+    for (int64_t p = 0; p < s.B * s.C; ++p) x[p * s.H * s.W + 2 * s.W + 6] = INFINITY;
+    const std::vector<float> weight = test::RandomVector(s.C * 9, 33);
+    std::vector<float> dw(s.C * 9), wdw(s.C * 9), db(s.C), wdb(s.C);
+    DepthwiseConvBackwardParams q{s, 3, 3, 1, 1, 0, 0, MapIn{dy.data(), 0}, MapIn{x.data(), 0}, weight.data(), false,
+                                  nullptr, MapOut{}, dw.data(), db.data()};
+    DepthwiseConvBackwardParams wq = q;
+    wq.dweight = wdw.data(), wq.dbias = wdb.data();
+    FRUGAL_CHECK_OK(DepthwiseConvBackward(Context{}, q));
+    FRUGAL_CHECK_OK(DepthwiseConvBackwardReference(wq));
+    for (int64_t t = 0; t < s.C * 9; ++t) {
+      if (t % 3 == 2) continue;  // column taps 2 read the Inf
+      FRUGAL_CHECK(std::isfinite(dw[t]) && std::fabs(dw[t] - wdw[t]) <= 1e-4 + 1e-4 * std::fabs(wdw[t])) << "tap " << t;
+    }
+  });
+}
+
 namespace {
 
 struct ConvCase {

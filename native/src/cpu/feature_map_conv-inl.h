@@ -6,8 +6,9 @@
 // Depthwise: a plane's input rows are copied once into zero-padded rows (L1/L2
 // resident), so every tap of an output vector is one plain unaligned load and
 // borders, dilations wider than the map and the tails need no mask; only the
-// last store of a row is masked. Outputs are written once, with the bias, the
-// GELU and `pre` fused.
+// last store of a row is masked. Output rows go in pairs r, r + dil_h, which
+// share kh − 1 input rows (fewer loads per FMA), 3 × 3 weights held in
+// registers. Outputs are written once, with the bias, the GELU and `pre` fused.
 
 // Copies rows × in_w floats (dense) into padded rows, zeros around them.
 inline void FillPaddedRows(const PaddedRows& pr, int64_t rows, int64_t in_w, const float* src, float* dst) {
@@ -19,16 +20,49 @@ inline void FillPaddedRows(const PaddedRows& pr, int64_t rows, int64_t in_w, con
   }
 }
 
-// acc[v] += the taps of output (r, s + v·kLanes) for NV vectors.
-template <int NV>
-inline void AddTaps(const PlaneConv& g, const PaddedRows& pr, const float* buf, int64_t r, int64_t s, F* acc) {
-  for (int64_t i = 0; i < g.kh; ++i) {
+// The weight of tap (i, j) as g reads it (flipped in the transposed conv).
+inline float TapWeight(const PlaneConv& g, int64_t i, int64_t j) {
+  return g.flip ? g.w[(g.kh - i) * g.kw - 1 - j] : g.w[i * g.kw + j];
+}
+
+// The taps of a K × K kernel broadcast once per plane, so that they stay in
+// registers across the row loop (EGE-UNet's 3 × 3s); Taps<0> is any size, each
+// weight broadcast where it is used.
+template <int K>
+struct Taps {
+  F w[K * K];
+  explicit Taps(const PlaneConv& g) {
+    for (int i = 0; i < K; ++i) {
+      for (int j = 0; j < K; ++j) w[i * K + j] = Set1(TapWeight(g, i, j));
+    }
+  }
+  F at(const PlaneConv&, int64_t i, int64_t j) const { return w[i * K + j]; }
+};
+template <>
+struct Taps<0> {
+  explicit Taps(const PlaneConv&) {}
+  F at(const PlaneConv& g, int64_t i, int64_t j) const { return Set1(TapWeight(g, i, j)); }
+};
+
+// acc[q][v] += the taps of output (r + q·dil_h, s + v·kLanes), q < ROWS: the
+// two rows r and r + dil_h share kh − 1 input rows, each loaded once for both.
+template <int NV, int ROWS, int K>
+inline void AddTaps(const PlaneConv& g, const Taps<K>& w, const PaddedRows& pr, const float* buf, int64_t r,
+                    int64_t s, F (*acc)[NV]) {
+  const int64_t kh = K ? K : g.kh, kw = K ? K : g.kw;
+  for (int64_t i = 0; i < kh + ROWS - 1; ++i) {
     const int64_t t = r - g.pad_h + i * g.dil_h;
     if (t < 0 || t >= g.in_h) continue;  // a zero row of the padding
     const float* row = buf + t * pr.width + pr.left - g.pad_w + s;
-    for (int64_t j = 0; j < g.kw; ++j) {
-      const F w = Set1(g.flip ? g.w[(g.kh - i) * g.kw - 1 - j] : g.w[i * g.kw + j]);
-      for (int v = 0; v < NV; ++v) acc[v] = MulAdd(w, Load(row + j * g.dil_w + v * kLanes), acc[v]);
+    for (int64_t j = 0; j < kw; ++j) {
+      F x[NV];
+      for (int v = 0; v < NV; ++v) x[v] = Load(row + j * g.dil_w + v * kLanes);
+      for (int q = 0; q < ROWS; ++q) {
+        const int64_t tap = i - q;  // output row r + q·dil_h reads input row t with tap row i − q
+        if (tap < 0 || tap >= kh) continue;
+        const F wt = w.at(g, tap, j);
+        for (int v = 0; v < NV; ++v) acc[q][v] = MulAdd(wt, x[v], acc[q][v]);
+      }
     }
   }
 }
@@ -38,29 +72,63 @@ inline void StoreOutput(F pre_value, bool gelu, float* y, float* pre, Mask m, bo
   StoreAny(y, m, full, gelu ? Gelu(pre_value) : pre_value);
 }
 
-// Every output row of g from padded rows `buf`: two vectors at a time, then
+// Output rows r and, with ROWS = 2, r + dil_h: two vectors at a time, then
 // single ones, the last masked.
-inline void ConvPlaneRows(const PlaneConv& g, const PaddedRows& pr, const float* buf, float bias, bool gelu,
-                          float* y, float* pre) {
+template <int ROWS, int K>
+inline void ConvRows(const PlaneConv& g, const Taps<K>& w, const PaddedRows& pr, const float* buf, float bias,
+                     bool gelu, int64_t r, float* y, float* pre) {
   constexpr int64_t L = kLanes;
   const F b = Set1(bias);
   const Mask all = AllLanes();
-  for (int64_t r = 0; r < g.out_h; ++r) {
-    float* yr = y + r * g.out_w;
-    float* pr_row = pre ? pre + r * g.out_w : nullptr;
-    int64_t s = 0;
-    for (; s + 2 * L <= g.out_w; s += 2 * L) {
-      F acc[2] = {b, b};
-      AddTaps<2>(g, pr, buf, r, s, acc);
-      StoreOutput(acc[0], gelu, yr + s, pr_row ? pr_row + s : nullptr, all, true);
-      StoreOutput(acc[1], gelu, yr + s + L, pr_row ? pr_row + s + L : nullptr, all, true);
-    }
-    for (; s < g.out_w; s += L) {
-      F acc[1] = {b};
-      AddTaps<1>(g, pr, buf, r, s, acc);
-      StoreOutput(acc[0], gelu, yr + s, pr_row ? pr_row + s : nullptr, TailMask(g.out_w - s), s + L <= g.out_w);
+  float* yr[ROWS];
+  float* prr[ROWS];
+  for (int q = 0; q < ROWS; ++q) {
+    yr[q] = y + (r + q * g.dil_h) * g.out_w;
+    prr[q] = pre ? pre + (r + q * g.dil_h) * g.out_w : nullptr;
+  }
+  int64_t s = 0;
+  for (; s + 2 * L <= g.out_w; s += 2 * L) {
+    F acc[ROWS][2];
+    for (int q = 0; q < ROWS; ++q) acc[q][0] = acc[q][1] = b;
+    AddTaps<2, ROWS>(g, w, pr, buf, r, s, acc);
+    for (int q = 0; q < ROWS; ++q) {
+      StoreOutput(acc[q][0], gelu, yr[q] + s, prr[q] ? prr[q] + s : nullptr, all, true);
+      StoreOutput(acc[q][1], gelu, yr[q] + s + L, prr[q] ? prr[q] + s + L : nullptr, all, true);
     }
   }
+  for (; s < g.out_w; s += L) {
+    F acc[ROWS][1];
+    for (int q = 0; q < ROWS; ++q) acc[q][0] = b;
+    AddTaps<1, ROWS>(g, w, pr, buf, r, s, acc);
+    const Mask m = TailMask(g.out_w - s);
+    for (int q = 0; q < ROWS; ++q) {
+      StoreOutput(acc[q][0], gelu, yr[q] + s, prr[q] ? prr[q] + s : nullptr, m, s + L <= g.out_w);
+    }
+  }
+}
+
+// Every output row of g from padded rows `buf`, in pairs (r, r + dil_h): each
+// block of 2·dil_h rows pairs its first dil_h rows with the next dil_h; a row
+// without a partner goes alone.
+template <int K>
+void ConvPlaneRowsOf(const PlaneConv& g, const PaddedRows& pr, const float* buf, float bias, bool gelu, float* y,
+                     float* pre) {
+  const Taps<K> w(g);
+  for (int64_t r0 = 0; r0 < g.out_h; r0 += 2 * g.dil_h) {
+    for (int64_t r = r0; r < std::min(r0 + g.dil_h, g.out_h); ++r) {
+      if (r + g.dil_h < g.out_h) {
+        ConvRows<2>(g, w, pr, buf, bias, gelu, r, y, pre);
+      } else {
+        ConvRows<1>(g, w, pr, buf, bias, gelu, r, y, pre);
+      }
+    }
+  }
+}
+
+inline void ConvPlaneRows(const PlaneConv& g, const PaddedRows& pr, const float* buf, float bias, bool gelu,
+                          float* y, float* pre) {
+  if (g.kh == 3 && g.kw == 3) return ConvPlaneRowsOf<3>(g, pr, buf, bias, gelu, y, pre);
+  ConvPlaneRowsOf<0>(g, pr, buf, bias, gelu, y, pre);
 }
 
 void DepthwiseKernel(const DepthwiseForwardPlane& p, float* scratch) {
@@ -95,7 +163,7 @@ void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch) {
   // Weight and bias sums: tap by tap over the rows (the padded rows stay in
   // L1/L2), fp32 vectors across a group of kDwRowsPerSum rows, each group added
   // lane-wise in double and the lanes added once per tap. The dpre rows are
-  // zero past out_w up to whole vectors, so no lane needs a mask.
+  // zero past out_w up to whole vectors, so the bias sums need no mask.
   constexpr int64_t kDwRowsPerSum = 8;
   if (p.dw) FillPaddedRows(px, g.in_h, g.in_w, p.x, xbuf);
   const int64_t whole = (g.out_w + L - 1) / L * L;
@@ -133,11 +201,16 @@ void DepthwiseBackwardKernel(const DepthwiseBackwardPlane& p, float* scratch) {
           const float* d = dpre + r * pd.width + pd.left;
           const float* xs = xbuf + (r + off) * px.width + px.left - g.pad_w + j * g.dil_w;
           int64_t s = 0;
-          for (; s + 2 * L <= whole; s += 2 * L) {
+          for (; s + 2 * L <= g.out_w; s += 2 * L) {
             a0 = MulAdd(Load(d + s), Load(xs + s), a0);
             a1 = MulAdd(Load(d + s + L), Load(xs + s + L), a1);
           }
-          if (s < whole) a0 = MulAdd(Load(d + s), Load(xs + s), a0);
+          // Past out_w, x is a real input column (an Inf there would make
+          // 0 · Inf = NaN): both operands masked.
+          for (; s < g.out_w; s += L) {
+            const Mask m = TailMask(g.out_w - s);
+            a0 = MulAdd(KeepLanes(m, Load(d + s)), KeepLanes(m, Load(xs + s)), a0);
+          }
         }
         acc = add_group(acc, a0, a1);
       }
