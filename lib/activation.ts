@@ -1,4 +1,4 @@
-// Exact (erf) GELU, its backward, and softmax over the last axis (CPU kernels
+// Exact (erf) GELU, the logistic sigmoid, their backwards, and softmax over the last axis (CPU kernels
 // with AVX2 / AVX-512 fast paths, CUDA when the tensors live there).
 import { native } from './binding';
 import { defineOp, type Prepared } from './call';
@@ -10,6 +10,8 @@ import { checkOptions, optionKeys, shapeText } from './validate';
 interface ActivationNative {
   gelu(args: { x: Memory; y: Memory; n: number; async: boolean }): unknown;
   geluBackward(args: { x: Memory; dy: Memory; dx: Memory; n: number; async: boolean }): unknown;
+  sigmoid(args: { x: Memory; y: Memory; n: number; async: boolean }): unknown;
+  sigmoidBackward(args: { y: Memory; dy: Memory; dx: Memory; n: number; async: boolean }): unknown;
   softmax(args: { x: Memory; y: Memory; rows: number; cols: number; async: boolean }): unknown;
 }
 
@@ -46,6 +48,23 @@ function prepareGeluBackward(x: Tensor, dy: Tensor, options?: ActivationOptions)
   return { run: (async) => nat.geluBackward({ x: tx.memory, dy: tdy.memory, dx: dx.memory, n: tx.size, async }), result: () => dx };
 }
 
+function prepareSigmoid(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
+  const tx = checkTensor(x, 'x');
+  const y = outOption(options, tx.shape, tx.device, [[tx, 'x', 'inPlace']]);
+  const nat = native<ActivationNative>();
+  return { run: (async) => nat.sigmoid({ x: tx.memory, y: y.memory, n: tx.size, async }), result: () => y };
+}
+
+function prepareSigmoidBackward(y: Tensor, dy: Tensor, options?: ActivationOptions): Prepared<Tensor> {
+  const ty = checkTensor(y, 'y');
+  const tdy = checkTensor(dy, 'dy');
+  checkDims(tdy, 'dy', ty.shape);
+  const device = commonDevice([[ty, 'y'], [tdy, 'dy']]);
+  const dx = outOption(options, ty.shape, device, [[ty, 'y', 'inPlace'], [tdy, 'dy', 'inPlace']]);
+  const nat = native<ActivationNative>();
+  return { run: (async) => nat.sigmoidBackward({ y: ty.memory, dy: tdy.memory, dx: dx.memory, n: ty.size, async }), result: () => dx };
+}
+
 function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor> {
   const tx = checkTensor(x, 'x');
   if (tx.shape.length < 1) {
@@ -60,6 +79,8 @@ function prepareSoftmax(x: Tensor, options?: ActivationOptions): Prepared<Tensor
 
 const geluOp = defineOp('gelu', prepareGelu);
 const geluBackwardOp = defineOp('geluBackward', prepareGeluBackward);
+const sigmoidOp = defineOp('sigmoid', prepareSigmoid);
+const sigmoidBackwardOp = defineOp('sigmoidBackward', prepareSigmoidBackward);
 const softmaxOp = defineOp('softmax', prepareSoftmax);
 
 /**
@@ -89,6 +110,38 @@ export const geluBackward = geluBackwardOp.sync;
  * @throws FrugalError as {@link geluBackward} (the promise rejects).
  */
 export const geluBackwardAsync = geluBackwardOp.async;
+
+/**
+ * Logistic sigmoid, elementwise: y = 1/(1 + e^−x), any shape. The fast paths
+ * are within a few ulp (relative) of the float64 formula. Saturation is exact:
+ * y is 1 from x ≈ 17.3 on and for +Infinity, 0 for −Infinity and (fast paths)
+ * below x ≈ −88.7, where the true value is under 1e-38; NaN stays NaN.
+ * Returns a new tensor, or `options.out` filled.
+ * @throws FrugalError E_DTYPE (not a Tensor), E_SHAPE/E_DEVICE (bad out).
+ * @example const y = sigmoid(Tensor.from([-1, 0, 1], [3])); // [0.2689…, 0.5, 0.7310…]
+ */
+export const sigmoid = sigmoidOp.sync;
+
+/**
+ * {@link sigmoid} on a worker thread; the input stays referenced until it settles.
+ * @throws FrugalError as {@link sigmoid} (the promise rejects).
+ */
+export const sigmoidAsync = sigmoidOp.async;
+
+/**
+ * Backward of {@link sigmoid} from its output: dx = dy·y·(1 − y) for y the
+ * forward's result (not its input) and dy shaped like y. Returns dx (a new
+ * tensor, or `options.out` filled; it may be y or dy itself).
+ * @throws FrugalError E_DTYPE, E_SHAPE (dy or out not shaped like y), E_DEVICE.
+ * @example const dx = sigmoidBackward(y, dy); // y = sigmoid(x)
+ */
+export const sigmoidBackward = sigmoidBackwardOp.sync;
+
+/**
+ * {@link sigmoidBackward} on a worker thread; the inputs stay referenced until it settles.
+ * @throws FrugalError as {@link sigmoidBackward} (the promise rejects).
+ */
+export const sigmoidBackwardAsync = sigmoidBackwardOp.async;
 
 /**
  * Softmax over the last axis of x [..., C] (rank ≥ 1): each row's maximum is

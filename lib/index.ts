@@ -15,7 +15,8 @@ export {
   type LayerNormOptions, type LayerNormBackwardOptions, type LayerNormResult, type LayerNormSaved, type LayerNormGrads,
 } from './layer_norm';
 export {
-  gelu, geluAsync, geluBackward, geluBackwardAsync, softmax, softmaxAsync, type ActivationOptions,
+  gelu, geluAsync, geluBackward, geluBackwardAsync, sigmoid, sigmoidAsync, sigmoidBackward, sigmoidBackwardAsync,
+  softmax, softmaxAsync, type ActivationOptions,
 } from './activation';
 export {
   random, StreamTags, type StreamOptions, type FloatStreamOptions, type ScaledStreamOptions, type WordStreamOptions,

@@ -1,10 +1,11 @@
-// gelu, geluBackward and softmax against plain float64 JS references at awkward
-// sizes and every ISA level; finite differences for the GELU gradient; large
-// values in softmax; bad inputs each give a FrugalError with its code.
+// gelu, geluBackward, sigmoid, sigmoidBackward and softmax against plain float64
+// JS references at awkward sizes and every ISA level; finite differences for the
+// GELU gradient; saturation and NaN for sigmoid; large values in softmax; bad
+// inputs each give a FrugalError with its code.
 import test from 'ava';
 import {
-  FrugalError, Tensor, gelu, geluAsync, geluBackward, geluBackwardAsync, info, isaLevels, setIsa, softmax,
-  softmaxAsync,
+  FrugalError, Tensor, gelu, geluAsync, geluBackward, geluBackwardAsync, info, isaLevels, setIsa, sigmoid,
+  sigmoidAsync, sigmoidBackward, sigmoidBackwardAsync, softmax, softmaxAsync,
 } from '../lib';
 import { mismatch as close, seededFloats as random } from './helpers';
 
@@ -29,6 +30,8 @@ function erfc(z: number): number {
 const cdf = (x: number): number => 0.5 * erfc(-x / Math.SQRT2);
 const geluRef = (x: number): number => x * cdf(x);
 const geluGradRef = (x: number): number => cdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+
+const sigmoidRef = (x: number): number => 1 / (1 + Math.exp(-x));
 
 function softmaxRef(x: Float32Array, rows: number, cols: number): Float64Array {
   const y = new Float64Array(rows * cols);
@@ -72,6 +75,54 @@ test.serial('geluBackward agrees with finite differences of gelu', (t) => {
     // Central difference: O(h²) truncation (~1e-5 here) plus float32 rounding / 2h (~1e-5).
     const fd = Array.from(yp, (v, i) => (v - ym[i]) / (xp[i] - xm[i]));
     t.is(close(dx, fd, 2e-4, 1e-4), '', level);
+  }
+  setIsa(info().maxIsa);
+});
+
+// Tolerances vs float64: sigmoid 5e-7 relative (the vector exp within 2 ulp, one
+// add, one divide: a few ulp; ~3·2⁻²⁴ measured) and 1e-38 absolute (below
+// x ≈ −88.7 the fast paths give 0 where the true value is under 3e-39); the
+// backward dy·y(1 − y) from the float32 y, 5e-7 relative (y − y² rounded once,
+// then one multiply).
+test.serial('sigmoid and sigmoidBackward match the float64 formula at every ISA level', (t) => {
+  for (const level of isaLevels()) {
+    setIsa(level);
+    for (const n of SIZES) {
+      for (const scale of [8, 120]) {
+        const x = random(n, n + 7, scale);
+        const dy = random(n, n + 2);
+        const y = sigmoid(Tensor.from(x, [n]));
+        t.is(close(y.data, Array.from(x, sigmoidRef), 1e-38, 5e-7), '', `sigmoid ${level} n=${n} scale=${scale}`);
+        const dx = sigmoidBackward(y, Tensor.from(dy, [n]));
+        const want = Array.from(y.data, (v, i) => dy[i] * v * (1 - v));
+        t.is(close(dx.data, want, 1e-38, 5e-7), '', `sigmoid' ${level} n=${n} scale=${scale}`);
+      }
+    }
+  }
+  setIsa(info().maxIsa);
+});
+
+test.serial('sigmoid saturates to exactly 0 and 1 and keeps NaN at every ISA level', (t) => {
+  const x = new Float32Array([100, -100, 1e30, -1e30, Infinity, -Infinity, 3e38, -3e38, 20, 0, -0, NaN]);
+  const want = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0.5, 0.5];
+  for (const level of isaLevels()) {
+    setIsa(level);
+    // Repeated to 37 values: every lane of a vector and of the masked tail.
+    const xs = Float32Array.from({ length: 37 }, (_, i) => x[i % x.length]);
+    const y = sigmoid(Tensor.from(xs, [37])).data;
+    for (let i = 0; i < 37; i++) {
+      const k = i % x.length;
+      if (k === x.length - 1) {
+        t.true(Number.isNaN(y[i]), `${level} NaN at ${i}: ${y[i]}`);
+      } else if (level === 'ref' && want[k] === 0) {
+        t.true(y[i] >= 0 && y[i] < 1e-43, `${level} x=${xs[i]}: ${y[i]}`);  // the reference keeps the subnormal tail
+      } else {
+        t.is(y[i], want[k], `${level} x=${xs[i]}`);
+      }
+    }
+    const dx = sigmoidBackward(Tensor.from(new Float32Array([0, 1, 0.5, NaN]), [4]), Tensor.from([5, -3, 2, 1], [4])).data;
+    t.deepEqual(Array.from(dx.slice(0, 3)), [0, -0, 0.5], level); // -3·0 = -0
+    t.true(Number.isNaN(dx[3]), level);
   }
   setIsa(info().maxIsa);
 });
@@ -135,6 +186,19 @@ test('async forms match the sync ones', async (t) => {
   t.is(geluBackward(x, d2, { out: d2 }), d2);
   t.deepEqual(d2.data, geluBackward(x, dy).data);
   t.deepEqual(gelu(Tensor.from(new Float32Array(0), [0])).shape, [0]);
+  const s = sigmoid(x);
+  t.deepEqual((await sigmoidAsync(x)).data, s.data);
+  t.deepEqual((await sigmoidBackwardAsync(s, dy)).data, sigmoidBackward(s, dy).data);
+  t.deepEqual(sigmoid(Tensor.from(new Float32Array(0), [2, 0])).shape, [2, 0]);
+  // `out` may be x (forward), dy or y (backward).
+  const xs = Tensor.from(x.data.slice(), [10, 100]);
+  t.is(await sigmoidAsync(xs, { out: xs }), xs);
+  t.deepEqual(xs.data, s.data);
+  const d3 = Tensor.from(dy.data.slice(), [10, 100]);
+  t.is(sigmoidBackward(s, d3, { out: d3 }), d3);
+  t.deepEqual(d3.data, sigmoidBackward(s, dy).data);
+  t.is(await sigmoidBackwardAsync(xs, dy, { out: xs }), xs);
+  t.deepEqual(xs.data, sigmoidBackward(s, dy).data);
 });
 
 test('bad inputs give a FrugalError with the right code', async (t) => {
@@ -148,6 +212,13 @@ test('bad inputs give a FrugalError with the right code', async (t) => {
     [() => gelu(x, { out: Tensor.from(new Float32Array(6), [6]) }), 'E_SHAPE', /^options\.out:/],
     [() => softmax(x, { out: 3 as never }), 'E_DTYPE', /^options\.out:/],
     [() => gelu(x, 'x' as never), 'E_DTYPE', /^options:/],
+    [() => sigmoid({} as never), 'E_DTYPE', /^x:/],
+    [() => sigmoid(x, { out: Tensor.from(new Float32Array(6), [3, 2]) }), 'E_SHAPE', /^options\.out:/],
+    [() => sigmoid(x, { bogus: 1 } as never), 'E_CONFIG', /^options/],
+    [() => sigmoidBackward([1] as never, x), 'E_DTYPE', /^y:/],
+    [() => sigmoidBackward(x, 3 as never), 'E_DTYPE', /^dy:/],
+    [() => sigmoidBackward(x, Tensor.from(new Float32Array(6), [6])), 'E_SHAPE', /^dy:/],
+    [() => sigmoidBackward(x, x, { out: Tensor.from(new Float32Array(5), [5]) }), 'E_SHAPE', /^options\.out:/],
   ];
   for (const [fn, code, message] of cases) {
     const e = t.throws(fn, { instanceOf: FrugalError });
@@ -156,11 +227,16 @@ test('bad inputs give a FrugalError with the right code', async (t) => {
   }
   await t.throwsAsync(geluAsync(5 as never), { instanceOf: FrugalError, code: 'E_DTYPE' } as never);
   await t.throwsAsync(softmaxAsync(Tensor.from([1], [])), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
+  await t.throwsAsync(sigmoidAsync(null as never), { instanceOf: FrugalError, code: 'E_DTYPE' } as never);
+  await t.throwsAsync(sigmoidBackwardAsync(x, Tensor.from(new Float32Array(6), [3, 2])), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
   const f = new Float32Array(4);
   const xd = Tensor.from(f, [4]);
   structuredClone(f.buffer, { transfer: [f.buffer] });
   t.throws(() => gelu(xd), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
+  t.throws(() => sigmoid(xd), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
+  t.throws(() => sigmoidBackward(xd, xd), { instanceOf: FrugalError, code: 'E_SHAPE' } as never);
   if (info().cuda.available) {
     t.throws(() => geluBackward(x.to('cuda'), x), { instanceOf: FrugalError, code: 'E_DEVICE' } as never);
+    t.throws(() => sigmoidBackward(x.to('cuda'), x), { instanceOf: FrugalError, code: 'E_DEVICE' } as never);
   }
 });

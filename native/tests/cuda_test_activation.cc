@@ -1,9 +1,13 @@
-// GELU, its backward and softmax on CUDA against the scalar references (double,
-// rounded once), through the front end and through the launchers directly.
+// GELU, sigmoid, their backwards and softmax on CUDA against the scalar
+// references (double, rounded once), through the front end and through the
+// launchers directly.
 // Tolerances: GELU within 1e-6 + 1e-6·|ref| (erff is within 2 ulp; for very
 // negative x, 1 + erf cancels, so the error is absolute, about |x|·2⁻²³);
 // the backward within 2e-6 + 2e-6·|ref|; softmax within 1e-7 + 3e-5·|ref| (float
-// sums of up to 5000 terms in a fixed tree).
+// sums of up to 5000 terms in a fixed tree); sigmoid within 1e-38 + 5e-7·|ref|
+// (expf within 2 ulp, one add, one divide: a few ulp relative; below x ≈ −88.7
+// expf(−x) overflows and y = 0 where the reference's subnormal is below 3e-39),
+// its backward within 1e-38 + 5e-7·|ref| (y − y² in one fmaf, one multiply).
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -56,6 +60,52 @@ FRUGAL_TEST(cuda_gelu_matches_the_reference) {
       FRUGAL_EXPECT_CLOSE(d_x.Download().data() + shift, y.data(), n, 1e-6, 1e-6, "gelu in place " + name);
     }
   }
+}
+
+FRUGAL_TEST(cuda_sigmoid_matches_the_reference) {
+  for (int64_t n : kSizes) {
+    for (int64_t shift : {0, 1}) {  // offset 1 runs the unaligned (scalar) path
+      const std::string name = "n " + std::to_string(n) + " shift " + std::to_string(shift);
+      auto x = Scaled(n + shift, 5, 120.0f);  // crosses both saturations
+      const float edges[] = {100.0f, -100.0f, 1e30f, -1e30f, INFINITY, -INFINITY, 0.0f};
+      for (size_t k = 0; k < 7 && k < static_cast<size_t>(n); ++k) x[shift + k] = edges[k];
+      const auto dy = RandomVector(n + shift, 6);
+      std::vector<float> y(n), dx(n);
+      FRUGAL_CHECK_OK(SigmoidReference(n, x.data() + shift, y.data()));
+      DeviceBuffer<float> d_x(x), d_dy(dy), d_y(n + shift), d_dx(n + shift);
+      FRUGAL_CHECK_OK(Sigmoid(CudaContext(), n, d_x.get() + shift, d_y.get() + shift));
+      const std::vector<float> got = d_y.Download();
+      FRUGAL_EXPECT_CLOSE(got.data() + shift, y.data(), n, 1e-38, 5e-7, "sigmoid " + name);
+      for (size_t k = 0; k < 7 && k < static_cast<size_t>(n); ++k) {
+        const float want = edges[k] == 0.0f ? 0.5f : (edges[k] > 0 ? 1.0f : 0.0f);
+        FRUGAL_CHECK(got[shift + k] == want) << name << " x " << edges[k] << ": " << got[shift + k];
+      }
+      FRUGAL_CHECK_OK(SigmoidCuda(n, d_x.get() + shift, d_y.get() + shift, nullptr));
+      FRUGAL_EXPECT_CLOSE(d_y.Download().data() + shift, y.data(), n, 1e-38, 5e-7, "sigmoid (launcher) " + name);
+      // The backward from the device's own forward output.
+      FRUGAL_CHECK_OK(SigmoidBackwardReference(n, got.data() + shift, dy.data() + shift, dx.data()));
+      FRUGAL_CHECK_OK(SigmoidBackward(CudaContext(), n, d_y.get() + shift, d_dy.get() + shift, d_dx.get() + shift));
+      FRUGAL_EXPECT_CLOSE(d_dx.Download().data() + shift, dx.data(), n, 1e-38, 5e-7, "sigmoid backward " + name);
+      FRUGAL_CHECK_OK(SigmoidBackwardCuda(n, d_y.get() + shift, d_dy.get() + shift, d_dx.get() + shift, nullptr));
+      FRUGAL_EXPECT_CLOSE(d_dx.Download().data() + shift, dx.data(), n, 1e-38, 5e-7,
+                          "sigmoid backward (launcher) " + name);
+      // In place: dx over dy, then y over x.
+      FRUGAL_CHECK_OK(SigmoidBackward(CudaContext(), n, d_y.get() + shift, d_dy.get() + shift, d_dy.get() + shift));
+      FRUGAL_EXPECT_CLOSE(d_dy.Download().data() + shift, dx.data(), n, 1e-38, 5e-7, "sigmoid backward in place " + name);
+      FRUGAL_CHECK_OK(Sigmoid(CudaContext(), n, d_x.get() + shift, d_x.get() + shift));
+      FRUGAL_EXPECT_CLOSE(d_x.Download().data() + shift, y.data(), n, 1e-38, 5e-7, "sigmoid in place " + name);
+    }
+  }
+}
+
+FRUGAL_TEST(cuda_sigmoid_propagates_nan) {
+  std::vector<float> x = {NAN, 1.0f, -NAN, 0.0f, 2.0f};
+  DeviceBuffer<float> d_x(x), d_y(x.size()), d_dx(x.size());
+  FRUGAL_CHECK_OK(Sigmoid(CudaContext(), 5, d_x.get(), d_y.get()));
+  FRUGAL_CHECK_OK(SigmoidBackward(CudaContext(), 5, d_y.get(), d_x.get(), d_dx.get()));
+  const std::vector<float> y = d_y.Download(), dx = d_dx.Download();
+  FRUGAL_CHECK(std::isnan(y[0]) && std::isnan(y[2]) && y[3] == 0.5f) << y[0] << " " << y[2] << " " << y[3];
+  FRUGAL_CHECK(std::isnan(dx[0]) && std::isnan(dx[2]) && dx[3] == 0.0f) << dx[0] << " " << dx[3];
 }
 
 FRUGAL_TEST(cuda_softmax_matches_the_reference) {

@@ -136,6 +136,8 @@ const ops: Entry[] = [
   })] },
   { name: 'gelu', call: (x, o) => lib.gelu(x as never, o as never), args: [tensor(t2), options({ out: tensor(t2) })] },
   { name: 'geluBackward', call: (x, dy, o) => lib.geluBackward(x as never, dy as never, o as never), args: [tensor(t2), tensor(t2), options({ out: tensor(t2) })] },
+  { name: 'sigmoid', call: (x, o) => lib.sigmoid(x as never, o as never), args: [tensor(t2), options({ out: tensor(t2) })] },
+  { name: 'sigmoidBackward', call: (y, dy, o) => lib.sigmoidBackward(y as never, dy as never, o as never), args: [tensor(t2), tensor(t2), options({ out: tensor(t2) })] },
   { name: 'softmax', call: (x, o) => lib.softmax(x as never, o as never), args: [tensor(t2), options({ out: tensor(t2) })] },
   { name: 'layerNorm', call: (x, g, b, o) => lib.layerNorm(x as never, g as never, b as never, o as never), args: [tensor(t2), tensor(v2), tensor(v2), options({ eps: float(1e-5), out: tensor(t2) })] },
   { name: 'layerNormBackward', call: (dy, x, g, s, o) => lib.layerNormBackward(dy as never, x as never, g as never, s as never, o as never),
@@ -254,7 +256,8 @@ export interface Case {
 }
 
 const ASYNC: Record<string, string> = {
-  matmul: 'matmulAsync', gelu: 'geluAsync', geluBackward: 'geluBackwardAsync', softmax: 'softmaxAsync', layerNorm: 'layerNormAsync',
+  matmul: 'matmulAsync', gelu: 'geluAsync', geluBackward: 'geluBackwardAsync', sigmoid: 'sigmoidAsync',
+  sigmoidBackward: 'sigmoidBackwardAsync', softmax: 'softmaxAsync', layerNorm: 'layerNormAsync',
   layerNormBackward: 'layerNormBackwardAsync', 'random.words': 'random.wordsAsync', 'random.uniform': 'random.uniformAsync',
   'random.normal': 'random.normalAsync', 'random.rademacher': 'random.rademacherAsync', 'dp.linearGradNorms': 'dp.linearGradNormsAsync',
   'dp.clipFactors': 'dp.clipFactorsAsync', 'dp.clippedLinearGrad': 'dp.clippedLinearGradAsync', 'dp.clipRows': 'dp.clipRowsAsync',

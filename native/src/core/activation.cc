@@ -1,5 +1,5 @@
-// GELU and softmax front end: checks the arguments, then runs the kernels of
-// the active ISA over the pool in fixed chunks (GELU) or row blocks (softmax),
+// GELU, sigmoid and softmax front end: checks the arguments, then runs the kernels of
+// the active ISA over the pool in fixed chunks (GELU, sigmoid) or row blocks (softmax),
 // or the CUDA launchers for device memory. Elementwise and per-row work has no
 // cross-task reduction, so results never depend on the thread count.
 #include "frugal/activation.h"
@@ -40,9 +40,12 @@ void ForChunks(int64_t n, const Fn& fn) {
 }  // namespace
 
 const ActivationKernels& ActivationKernelsFor(Isa isa) {
-  static const ActivationKernels kRef{ref::GeluSpan, ref::GeluBackwardSpan, ref::SoftmaxRow};
-  static const ActivationKernels kAvx2{avx2::GeluSpan, avx2::GeluBackwardSpan, avx2::SoftmaxRow};
-  static const ActivationKernels kAvx512{avx512::GeluSpan, avx512::GeluBackwardSpan, avx512::SoftmaxRow};
+  static const ActivationKernels kRef{ref::GeluSpan, ref::GeluBackwardSpan, ref::SigmoidSpan,
+                                      ref::SigmoidBackwardSpan, ref::SoftmaxRow};
+  static const ActivationKernels kAvx2{avx2::GeluSpan, avx2::GeluBackwardSpan, avx2::SigmoidSpan,
+                                       avx2::SigmoidBackwardSpan, avx2::SoftmaxRow};
+  static const ActivationKernels kAvx512{avx512::GeluSpan, avx512::GeluBackwardSpan, avx512::SigmoidSpan,
+                                         avx512::SigmoidBackwardSpan, avx512::SoftmaxRow};
   return KernelsOfLevel(isa, kRef, kAvx2, kAvx512);
 }
 
@@ -58,6 +61,21 @@ Status CheckGeluBackwardArgs(int64_t n, const float* x, const float* dy, const f
   if (n > 0 && !x) return NullArgument("geluBackward", "x");
   if (n > 0 && !dy) return NullArgument("geluBackward", "dy");
   if (n > 0 && !dx) return NullArgument("geluBackward", "dx");
+  return Status::Ok();
+}
+
+Status CheckSigmoidArgs(int64_t n, const float* x, const float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckCount("sigmoid", n));
+  if (n > 0 && !x) return NullArgument("sigmoid", "x");
+  if (n > 0 && !y) return NullArgument("sigmoid", "y");
+  return Status::Ok();
+}
+
+Status CheckSigmoidBackwardArgs(int64_t n, const float* y, const float* dy, const float* dx) {
+  FRUGAL_RETURN_IF_ERROR(CheckCount("sigmoidBackward", n));
+  if (n > 0 && !y) return NullArgument("sigmoidBackward", "y");
+  if (n > 0 && !dy) return NullArgument("sigmoidBackward", "dy");
+  if (n > 0 && !dx) return NullArgument("sigmoidBackward", "dx");
   return Status::Ok();
 }
 
@@ -88,6 +106,24 @@ Status GeluBackward(const Context& ctx, int64_t n, const float* x, const float* 
     ForChunks(n, [&](int64_t begin, int64_t end) { backward(end - begin, x + begin, dy + begin, dx + begin); });
     return Status::Ok();
   }, FRUGAL_CUDA_PATH(GeluBackwardCuda(n, x, dy, dx, ctx.stream)));
+}
+
+Status Sigmoid(const Context& ctx, int64_t n, const float* x, float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckSigmoidArgs(n, x, y));
+  return Dispatch("sigmoid", ctx, Empty{n == 0}, [&] {
+    const auto sigmoid = ActivationKernelsFor(ActiveIsa()).sigmoid;
+    ForChunks(n, [&](int64_t begin, int64_t end) { sigmoid(end - begin, x + begin, y + begin); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(SigmoidCuda(n, x, y, ctx.stream)));
+}
+
+Status SigmoidBackward(const Context& ctx, int64_t n, const float* y, const float* dy, float* dx) {
+  FRUGAL_RETURN_IF_ERROR(CheckSigmoidBackwardArgs(n, y, dy, dx));
+  return Dispatch("sigmoidBackward", ctx, Empty{n == 0}, [&] {
+    const auto backward = ActivationKernelsFor(ActiveIsa()).sigmoid_backward;
+    ForChunks(n, [&](int64_t begin, int64_t end) { backward(end - begin, y + begin, dy + begin, dx + begin); });
+    return Status::Ok();
+  }, FRUGAL_CUDA_PATH(SigmoidBackwardCuda(n, y, dy, dx, ctx.stream)));
 }
 
 Status Softmax(const Context& ctx, int64_t rows, int64_t cols, const float* x, float* y) {

@@ -1,4 +1,4 @@
-// GELU, its backward and row softmax, written once over the vector wrapper and
+// GELU, sigmoid, their backwards and row softmax, written once over the vector wrapper and
 // compiled per ISA by x86/activation_<isa>.cc. Full vectors in the main loops,
 // one masked tail (AVX2's vmaskmov stores are slow on some cores).
 
@@ -18,6 +18,43 @@ void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx) {
     const Mask m = TailMask(n - i);
     const F grad = GeluGrad(LoadTail(x + i, m));
     StoreTail(dx + i, m, Mul(LoadTail(dy + i, m), grad));
+  }
+}
+
+// 1/(1 + e^−x), a few ulp relative (Exp's 2 ulp, one add, one divide).
+// Every lane is safe: x is clamped to at most 30 first (from x ≈ 16.6 on,
+// 1 + e^−x rounds to 1 anyway, so the result is unchanged, and the clamp keeps
+// e^−x out of the subnormals and their microcode assists); below x ≈ −88.7 Exp
+// overflows to +inf (it clamps −1e30 and −inf internally) and y = 1/inf = 0,
+// where the true value is below 1e-38; +inf gives e^−30 and so exactly 1. The
+// denominator is ≥ 1 or NaN, never 0. NaN: Min returns its second operand on
+// NaN, so NaN goes through Exp and the divide and comes out NaN.
+inline F Logistic(F x) {
+  const F xc = Min(Set1(30.0f), x);
+  const F one = Set1(1.0f);
+  return Div(one, Add(one, Exp(Sub(Zero(), xc))));
+}
+
+void SigmoidSpan(int64_t n, const float* x, float* y) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(y + i, Logistic(Load(x + i)));
+  if (i < n) {
+    const Mask m = TailMask(n - i);
+    StoreTail(y + i, m, Logistic(LoadTail(x + i, m)));
+  }
+}
+
+// dx = dy·(y − y·y): one fused negative multiply-add rounds y(1 − y) once.
+void SigmoidBackwardSpan(int64_t n, const float* y, const float* dy, float* dx) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const F v = Load(y + i);
+    Store(dx + i, Mul(Load(dy + i), NegMulAdd(v, v, v)));
+  }
+  if (i < n) {
+    const Mask m = TailMask(n - i);
+    const F v = LoadTail(y + i, m);
+    StoreTail(dx + i, m, Mul(LoadTail(dy + i, m), NegMulAdd(v, v, v)));
   }
 }
 

@@ -1,5 +1,6 @@
-// CUDA launchers of the activation family: exact-erf GELU (forward and backward)
-// and row softmax (max-subtracted, exact expf). GELU may run in place; softmax
+// CUDA launchers of the activation family: exact-erf GELU and the logistic
+// sigmoid (forward and backward) and row softmax (max-subtracted, exact expf).
+// GELU and sigmoid may run in place; softmax
 // reads each element before it writes it, so y may alias x too.
 #include <cmath>
 #include <cstdint>
@@ -52,6 +53,42 @@ __global__ void GeluBackwardKernel(const float* x, const float* dy, float* dx, l
     reinterpret_cast<float4*>(dx)[i] = g;
   }
   for (long long i = 4 * vec + start; i < n; i += stride) dx[i] = dy[i] * GeluExactGrad(x[i]);
+}
+
+// 1/(1 + e^−x) with expf: e^−x overflows to inf below x ≈ −88.7 (y = 0), is 0
+// at x = +inf (y = 1); NaN stays NaN; the denominator is never 0.
+__device__ __forceinline__ float Logistic(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// y·(1 − y) rounded once, as on the CPU.
+__device__ __forceinline__ float LogisticGrad(float y) { return fmaf(-y, y, y); }
+
+__global__ void SigmoidKernel(const float* x, float* y, long long n, long long vec) {
+  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+  const long long start = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  for (long long i = start; i < vec; i += stride) {
+    float4 v = reinterpret_cast<const float4*>(x)[i];
+    v.x = Logistic(v.x);
+    v.y = Logistic(v.y);
+    v.z = Logistic(v.z);
+    v.w = Logistic(v.w);
+    reinterpret_cast<float4*>(y)[i] = v;
+  }
+  for (long long i = 4 * vec + start; i < n; i += stride) y[i] = Logistic(x[i]);
+}
+
+__global__ void SigmoidBackwardKernel(const float* y, const float* dy, float* dx, long long n, long long vec) {
+  const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+  const long long start = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  for (long long i = start; i < vec; i += stride) {
+    const float4 v = reinterpret_cast<const float4*>(y)[i];
+    float4 g = reinterpret_cast<const float4*>(dy)[i];
+    g.x *= LogisticGrad(v.x);
+    g.y *= LogisticGrad(v.y);
+    g.z *= LogisticGrad(v.z);
+    g.w *= LogisticGrad(v.w);
+    reinterpret_cast<float4*>(dx)[i] = g;
+  }
+  for (long long i = 4 * vec + start; i < n; i += stride) dx[i] = dy[i] * LogisticGrad(y[i]);
 }
 
 // Softmax runs one pass of "online" (max, sum of exp(x − max)) statistics per
@@ -138,6 +175,22 @@ Status GeluBackwardCuda(int64_t n, const float* x, const float* dy, float* dx, v
   if (n == 0) return Status::Ok();
   const long long vec = Aligned16(x) && Aligned16(dy) && Aligned16(dx) ? n / 4 : 0;
   GeluBackwardKernel<<<ElementwiseBlocks(vec > 0 ? vec : n), kThreads, 0, AsStream(stream)>>>(x, dy, dx, n, vec);
+  CUDA_CHECK_LAUNCH();
+  return Status::Ok();
+}
+
+Status SigmoidCuda(int64_t n, const float* x, float* y, void* stream) {
+  if (n == 0) return Status::Ok();
+  const long long vec = Aligned16(x) && Aligned16(y) ? n / 4 : 0;
+  SigmoidKernel<<<ElementwiseBlocks(vec > 0 ? vec : n), kThreads, 0, AsStream(stream)>>>(x, y, n, vec);
+  CUDA_CHECK_LAUNCH();
+  return Status::Ok();
+}
+
+Status SigmoidBackwardCuda(int64_t n, const float* y, const float* dy, float* dx, void* stream) {
+  if (n == 0) return Status::Ok();
+  const long long vec = Aligned16(y) && Aligned16(dy) && Aligned16(dx) ? n / 4 : 0;
+  SigmoidBackwardKernel<<<ElementwiseBlocks(vec > 0 ? vec : n), kThreads, 0, AsStream(stream)>>>(y, dy, dx, n, vec);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
 }

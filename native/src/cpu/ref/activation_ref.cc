@@ -1,5 +1,6 @@
-// Scalar GELU and softmax: the oracle the fast paths are tested against.
-// GELU is the exact erf form in double; softmax sums in double.
+// Scalar GELU, sigmoid and softmax: the oracle the fast paths are tested against.
+// GELU is the exact erf form in double, sigmoid and its backward are in double
+// (rounded once to float); softmax sums in double.
 #include <cmath>
 
 #include "cpu/activation_kernels.h"
@@ -15,6 +16,18 @@ void GeluSpan(int64_t n, const float* x, float* y) {
 
 void GeluBackwardSpan(int64_t n, const float* x, const float* dy, float* dx) {
   for (int64_t i = 0; i < n; ++i) dx[i] = static_cast<float>(dy[i] * GeluGradScalar(x[i]));
+}
+
+void SigmoidSpan(int64_t n, const float* x, float* y) {
+  // exp(+inf) = inf gives 0, exp(−inf) = 0 gives 1, NaN stays NaN.
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x[i]))));
+}
+
+void SigmoidBackwardSpan(int64_t n, const float* y, const float* dy, float* dx) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = y[i];
+    dx[i] = static_cast<float>(dy[i] * (v * (1.0 - v)));
+  }
 }
 
 void SoftmaxRow(int64_t cols, const float* x, float* y) {
@@ -37,6 +50,18 @@ Status GeluReference(int64_t n, const float* x, float* y) {
 Status GeluBackwardReference(int64_t n, const float* x, const float* dy, float* dx) {
   FRUGAL_RETURN_IF_ERROR(CheckGeluBackwardArgs(n, x, dy, dx));
   ref::GeluBackwardSpan(n, x, dy, dx);
+  return Status::Ok();
+}
+
+Status SigmoidReference(int64_t n, const float* x, float* y) {
+  FRUGAL_RETURN_IF_ERROR(CheckSigmoidArgs(n, x, y));
+  ref::SigmoidSpan(n, x, y);
+  return Status::Ok();
+}
+
+Status SigmoidBackwardReference(int64_t n, const float* y, const float* dy, float* dx) {
+  FRUGAL_RETURN_IF_ERROR(CheckSigmoidBackwardArgs(n, y, dy, dx));
+  ref::SigmoidBackwardSpan(n, y, dy, dx);
   return Status::Ok();
 }
 
