@@ -2,7 +2,7 @@
 // GHPA blocks and whose skips are GAB bridges, with deep supervision. The
 // forward composes Frugal's ops (the modules are one native call each); a
 // training forward records a tape its backward runs.
-import { gelu, geluBackward } from '../activation';
+import { gelu, geluBackward, sigmoid, sigmoidBackward } from '../activation';
 import { FrugalError } from '../errors';
 import { featureMap } from '../feature_map';
 import { Gab, Ghpa, type HadamardModule } from '../hadamard';
@@ -332,15 +332,8 @@ class Steps {
   }
 
   sigmoid(x: Tensor): Tensor {
-    const y = this.tape ? zeros([...x.shape]) : x;
-    const yd = y.data, xd = x.data;
-    for (let i = 0; i < yd.length; i++) yd[i] = 1 / (1 + Math.exp(-xd[i]));
-    this.back(y, (dy) => {
-      const dx = zeros([...x.shape]);
-      const g = dy.data;
-      for (let i = 0; i < yd.length; i++) dx.data[i] = g[i] * yd[i] * (1 - yd[i]);
-      this.tape!.add(x, dx);
-    });
+    const y = this.tape ? sigmoid(x) : sigmoid(x, { out: x });
+    this.back(y, (dy) => this.tape!.add(x, sigmoidBackward(y, dy)));
     return y;
   }
 
