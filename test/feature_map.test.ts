@@ -168,6 +168,47 @@ test('channelNorm and its backward match the float64 reference (C = 1, 3, 13; pl
   });
 });
 
+// A grouped channel norm's sets: per batch, per block of C/G channels, per pixel (the [B, G, P] order of mean).
+function channelGroupSets(B: number, C: number, P: number, G: number): number[][] {
+  const sets: number[][] = [];
+  const per = C / G;
+  for (let b = 0; b < B; b++) for (let k = 0; k < G; k++) for (let p = 0; p < P; p++) {
+    sets.push(Array.from({ length: per }, (_, c) => (b * C + k * per + c) * P + p));
+  }
+  return sets;
+}
+
+test('channelNorm with groups normalises each block of C/groups channels per pixel (mean [B, groups, H, W])', (t) => {
+  eachIsa((level) => {
+    for (const [C, G] of [[12, 4], [12, 3], [8, 2], [5, 5], [6, 1], [68, 4]]) for (const [H, W] of [[1, 1], [7, 2], [2, 33], [32, 32]]) {
+      if (C === 68 && H === 1) continue;
+      // Blocks of a few random channels can have σ² ≪ 1e-6 (fp32 x̂ then loses digits against
+      // float64): those take eps 1e-3; one channel per block keeps the default (x̂ = 0 exactly).
+      const B = 2, shape = [B, C, H, W], P = H * W, what = `${level} C ${C} groups ${G} ${H}×${W}`;
+      const eps = C / G === 1 ? 1e-6 : 1e-3;
+      const x = R(shape, C * 10 + G + H, 2), w = R([C], 5), b = R([C], 6), dy = R(shape, 7);
+      const sets = channelGroupSets(B, C, P, G), ch = (i: number) => Math.floor(i / P) % C;
+      const want = normForward(x.data, sets, ch, w.data, b.data, eps);
+      const f = fm.channelNorm({ x, weight: w, bias: b, groups: G, ...(eps === 1e-6 ? {} : { eps }) });
+      t.deepEqual(f.mean.shape, G > 1 ? [B, G, H, W] : [B, H, W], what);
+      t.deepEqual(f.rstd.shape, f.mean.shape, what);
+      assertClose(t, f.y.data, want.y, ...OUT, `y ${what}`);
+      assertClose(t, f.mean.data, want.mean, ...OUT, `mean ${what}`);
+      assertClose(t, f.rstd.data, want.rstd, 1e-4, 1e-4, `rstd ${what}`);
+      const g = fm.channelNormBackward({ dy, x, weight: w, groups: G, mean: f.mean, rstd: f.rstd });
+      const wg = normBackward(dy.data, x.data, sets, ch, w.data, C, eps);
+      assertClose(t, g.dx.data, wg.dx, ...GRAD, `dx ${what}`);
+      assertClose(t, g.dweight.data, wg.dw, ...GRAD, `dweight ${what}`);
+      assertClose(t, g.dbias.data, wg.db, ...GRAD, `dbias ${what}`);
+      if (G === 1) {
+        // groups: 1 is the default op, bit for bit.
+        const d = fm.channelNorm({ x, weight: w, bias: b, ...(eps === 1e-6 ? {} : { eps }) });
+        t.deepEqual(d.y.data, f.y.data, what);
+      }
+    }
+  });
+});
+
 test('groupNorm and its backward match the float64 reference (groups 1, C and between; eps given)', (t) => {
   eachIsa((level) => {
     for (const [C, G] of [[6, 1], [6, 3], [5, 5], [12, 4]]) for (const [H, W] of [[1, 1], [7, 2], [2, 33]]) {
@@ -452,6 +493,18 @@ test('bad inputs are FrugalErrors with their code, naming the argument', async (
   const cn = fm.channelNorm({ x, weight: w, bias: w });
   code(() => fm.channelNormBackward({ dy: R([2, 6, 5, 5], 1), x, weight: w, mean: cn.mean, rstd: cn.rstd }), 'E_SHAPE', /inputs\.dy/);
   code(() => fm.channelNormBackward({ dy: x, x, weight: w, mean: cn.rstd.reshape([2, 20]), rstd: cn.rstd }), 'E_SHAPE', /inputs\.mean: expected shape \[2, 5, 4\]/);
+  // channelNorm's groups.
+  code(() => fm.channelNorm({ x, groups: 4, weight: w, bias: w }), 'E_SHAPE', /inputs\.groups: expected a divisor of C = 6/);
+  code(() => fm.channelNorm({ x, groups: 0, weight: w, bias: w }), 'E_RANGE', /inputs\.groups/);
+  code(() => fm.channelNorm({ x, groups: 2.5, weight: w, bias: w }), 'E_RANGE', /inputs\.groups/);
+  code(() => fm.channelNorm({ x, groups: '2' as never, weight: w, bias: w }), 'E_DTYPE', /inputs\.groups/);
+  code(() => fm.channelNormBackward({ dy: x, x, weight: w, groups: 4, mean: cn.mean, rstd: cn.rstd }), 'E_SHAPE', /inputs\.groups: expected a divisor of C = 6/);
+  code(() => fm.channelNormBackward({ dy: x, x, weight: w, groups: -1, mean: cn.mean, rstd: cn.rstd }), 'E_RANGE', /inputs\.groups/);
+  // Statistics of the wrong group count: [B, H, W] for groups 2, and [B, 2, H, W] for groups 3.
+  code(() => fm.channelNormBackward({ dy: x, x, weight: w, groups: 2, mean: cn.mean, rstd: cn.rstd }), 'E_SHAPE', /inputs\.mean: expected shape \[2, 2, 5, 4\]/);
+  const cn2 = fm.channelNorm({ x, weight: w, bias: w, groups: 2 });
+  code(() => fm.channelNormBackward({ dy: x, x, weight: w, groups: 3, mean: cn2.mean, rstd: cn2.rstd }), 'E_SHAPE', /inputs\.mean: expected shape \[2, 3, 5, 4\]/);
+  code(() => fm.channelNormBackward({ dy: x, x, weight: w, mean: cn2.mean, rstd: cn2.rstd }), 'E_SHAPE', /inputs\.mean: expected shape \[2, 5, 4\]/);
   // GroupNorm's groups.
   code(() => fm.groupNorm({ x, groups: 4, weight: w, bias: w }), 'E_SHAPE', /inputs\.groups: expected a divisor of C = 6/);
   code(() => fm.groupNorm({ x, groups: 0, weight: w, bias: w }), 'E_RANGE', /inputs\.groups/);

@@ -10,8 +10,9 @@ import { NAME, checkInputs, deviceOf, dims, mapDims, required, type MapDims } fr
 // The addon's argument lists (native/addon/feature_map.cc reads these keys and refuses any other).
 type Dims = MapDims & { async: boolean };
 interface NormNative {
-  featureMapChannelNorm(args: Dims & { eps: number; x: Memory; weight: Memory; bias: Memory; y: Memory; mean: Memory; rstd: Memory }): unknown;
-  featureMapChannelNormBackward(args: Dims & { dy: Memory; x: Memory; weight: Memory; mean: Memory; rstd: Memory;
+  featureMapChannelNorm(args: Dims & { groups: number; eps: number; x: Memory; weight: Memory; bias: Memory; y: Memory;
+    mean: Memory; rstd: Memory }): unknown;
+  featureMapChannelNormBackward(args: Dims & { groups: number; dy: Memory; x: Memory; weight: Memory; mean: Memory; rstd: Memory;
     dx: Memory; dweight: Memory; dbias: Memory }): unknown;
   featureMapGroupNorm(args: Dims & { groups: number; eps: number; x: Memory; weight: Memory; bias: Memory; y: Memory;
     mean: Memory; rstd: Memory }): unknown;
@@ -23,10 +24,16 @@ interface NormNative {
 export interface ChannelNormInputs {
   /** [B, C, H, W]. */
   x: Tensor;
-  /** [C]: γ. */
+  /** [C]: γ (with groups, the groups' γ one after the other). */
   weight: Tensor;
   /** [C]: β. */
   bias: Tensor;
+  /**
+   * Split C into this many consecutive blocks of C/groups channels, each normalised on
+   * its own at every pixel (several channel LayerNorms over slices in one call): an
+   * integer ≥ 1 dividing C. Default 1 (over all C).
+   */
+  groups?: number;
   /** Added to the variance; finite and > 0 as a float32. Default 1e-6 (EGE-UNet's). */
   eps?: number;
 }
@@ -49,7 +56,10 @@ export interface GroupNormInputs {
 export interface MapNormResult {
   /** Shaped like x. */
   y: Tensor;
-  /** The mean of each pixel ([B, H, W], channel norm) or of each group ([B, groups], GroupNorm): saved for the backward. */
+  /**
+   * The mean of each pixel ([B, H, W], channel norm; [B, groups, H, W] with groups > 1) or of
+   * each group ([B, groups], GroupNorm): saved for the backward.
+   */
   mean: Tensor;
   /** 1/√(var + eps) (biased variance), shaped like mean. */
   rstd: Tensor;
@@ -61,9 +71,11 @@ export interface ChannelNormBackwardInputs {
   dy: Tensor;
   x: Tensor;
   weight: Tensor;
-  /** [B, H, W], from the forward. */
+  /** The forward's groups (default 1). */
+  groups?: number;
+  /** [B, H, W] ([B, groups, H, W] with groups > 1), from the forward. */
   mean: Tensor;
-  /** [B, H, W], from the forward. */
+  /** Shaped as mean, from the forward. */
   rstd: Tensor;
 }
 
@@ -90,9 +102,9 @@ export interface MapNormGrads {
   dbias: Tensor;
 }
 
-const CHANNEL_KEYS = optionKeys<ChannelNormInputs>({ x: true, weight: true, bias: true, eps: true });
+const CHANNEL_KEYS = optionKeys<ChannelNormInputs>({ x: true, weight: true, bias: true, groups: true, eps: true });
 const GROUP_KEYS = optionKeys<GroupNormInputs>({ x: true, groups: true, weight: true, bias: true, eps: true });
-const CHANNEL_BACKWARD_KEYS = optionKeys<ChannelNormBackwardInputs>({ dy: true, x: true, weight: true, mean: true, rstd: true });
+const CHANNEL_BACKWARD_KEYS = optionKeys<ChannelNormBackwardInputs>({ dy: true, x: true, weight: true, groups: true, mean: true, rstd: true });
 const GROUP_BACKWARD_KEYS = optionKeys<GroupNormBackwardInputs>({ dy: true, x: true, groups: true, weight: true, mean: true, rstd: true });
 
 const nat = () => native<NormNative>();
@@ -108,6 +120,11 @@ function checkGroups(value: unknown, C: number): number {
   return g;
 }
 
+// A channel norm's statistics: [B, H, W], or [B, groups, H, W] with groups > 1.
+function channelStats(d: MapDims, groups: number): number[] {
+  return groups > 1 ? [d.B, groups, d.H, d.W] : [d.B, d.H, d.W];
+}
+
 // x and the affine parameters [C] of a forward.
 function forwardInputs(o: Partial<ChannelNormInputs>): { x: Tensor; weight: Tensor; bias: Tensor; d: MapDims } {
   const x = required(o, 'x');
@@ -118,7 +135,7 @@ function forwardInputs(o: Partial<ChannelNormInputs>): { x: Tensor; weight: Tens
 }
 
 // dy, x and weight of a backward, its saved statistics of shape stats(d) and the gradients.
-function backwardInputs(o: Partial<ChannelNormBackwardInputs>, stats: (d: MapDims) => number[]) {
+function backwardInputs(o: Partial<Omit<ChannelNormBackwardInputs, 'groups'>>, stats: (d: MapDims) => number[]) {
   const x = required(o, 'x');
   const d = mapDims(x, 'x');
   const s = stats(d);
@@ -136,11 +153,13 @@ function backwardInputs(o: Partial<ChannelNormBackwardInputs>, stats: (d: MapDim
 function prepareChannelNorm(inputs: ChannelNormInputs): Prepared<MapNormResult> {
   const o = checkInputs<ChannelNormInputs>(inputs, CHANNEL_KEYS);
   const { x, weight, bias, d } = forwardInputs(o);
+  const groups = o.groups === undefined ? 1 : checkGroups(o.groups, d.C);
   const eps = checkEps(o.eps, 1e-6);
   const device = deviceOf({ x, weight, bias });
-  const r: MapNormResult = { y: zeros([...x.shape], device), mean: zeros([d.B, d.H, d.W], device), rstd: zeros([d.B, d.H, d.W], device) };
+  const stats = channelStats(d, groups);
+  const r: MapNormResult = { y: zeros([...x.shape], device), mean: zeros(stats, device), rstd: zeros(stats, device) };
   return {
-    run: (async) => nat().featureMapChannelNorm({ ...d, eps, x: x.memory, weight: weight.memory, bias: bias.memory,
+    run: (async) => nat().featureMapChannelNorm({ ...d, groups, eps, x: x.memory, weight: weight.memory, bias: bias.memory,
       y: r.y.memory, mean: r.mean.memory, rstd: r.rstd.memory, async }),
     result: () => r,
   };
@@ -148,8 +167,9 @@ function prepareChannelNorm(inputs: ChannelNormInputs): Prepared<MapNormResult> 
 
 function prepareChannelNormBackward(inputs: ChannelNormBackwardInputs): Prepared<MapNormGrads> {
   const o = checkInputs<ChannelNormBackwardInputs>(inputs, CHANNEL_BACKWARD_KEYS);
-  const b = backwardInputs(o, (d) => [d.B, d.H, d.W]);
-  return { run: (async) => nat().featureMapChannelNormBackward({ ...b.d, ...b.memory, async }), result: () => b.grads };
+  let groups = 1;
+  const b = backwardInputs(o, (d) => channelStats(d, (groups = o.groups === undefined ? 1 : checkGroups(o.groups, d.C))));
+  return { run: (async) => nat().featureMapChannelNormBackward({ ...b.d, groups, ...b.memory, async }), result: () => b.grads };
 }
 
 function prepareGroupNorm(inputs: GroupNormInputs): Prepared<MapNormResult> {
@@ -182,9 +202,14 @@ const groupNormBackwardOp = defineOp('featureMap.groupNormBackward', prepareGrou
  * LayerNorm over the channels of every pixel (EGE-UNet's channels_first LayerNorm):
  * y[b,c,h,w] = weight_c·(x[b,c,h,w] − μ[b,h,w])·rstd[b,h,w] + bias_c, with μ and the
  * biased variance σ² over c and rstd = 1/√(σ² + eps). x [B, C, H, W], weight and bias [C].
- * @throws FrugalError E_DTYPE (not Tensors), E_SHAPE (x not 4-D with C, H, W ≥ 1; weight or
- *   bias not [C]), E_RANGE (eps not finite and > 0 as a float32), E_DEVICE, E_CONFIG (unknown key).
+ * With `groups` > 1 the C channels are `groups` consecutive blocks, each normalised on its
+ * own (μ, σ² over the block's channels at each pixel); mean and rstd are then [B, groups, H, W]
+ * and weight and bias stay [C] (the blocks' affines one after the other).
+ * @throws FrugalError E_DTYPE (not Tensors; groups not a number), E_SHAPE (x not 4-D with C, H, W ≥ 1;
+ *   weight or bias not [C]; groups not dividing C), E_RANGE (eps not finite and > 0 as a float32;
+ *   groups not an integer ≥ 1), E_DEVICE, E_CONFIG (unknown key).
  * @example const { y, mean, rstd } = featureMap.channelNorm({ x, weight, bias });
+ * @example const { y } = featureMap.channelNorm({ x, weight, bias, groups: 4 }); // four LayerNorms of C/4 channels
  */
 export const channelNorm = channelNormOp.sync;
 /** {@link channelNorm} on a worker thread. @throws FrugalError as {@link channelNorm} (the promise rejects). */
@@ -193,8 +218,9 @@ export const channelNormAsync = channelNormOp.async;
 /**
  * Backward of {@link channelNorm}: with x̂ = (x − μ)·rstd and g = weight ⊙ dy at each pixel,
  * dx = rstd·(g − mean_c(g) − x̂·mean_c(g ⊙ x̂)), dweight = Σ dy ⊙ x̂ and dbias = Σ dy over
- * batch and pixels. Pass the forward's mean and rstd.
- * @throws FrugalError as {@link channelNorm}, and E_SHAPE (dy not shaped like x, mean or rstd not [B, H, W]).
+ * batch and pixels (per block with `groups`, the forward's). Pass the forward's mean and rstd.
+ * @throws FrugalError as {@link channelNorm}, and E_SHAPE (dy not shaped like x, mean or rstd not
+ *   [B, H, W], or [B, groups, H, W] with groups > 1).
  * @example const { dx, dweight, dbias } = featureMap.channelNormBackward({ dy, x, weight, mean, rstd });
  */
 export const channelNormBackward = channelNormBackwardOp.sync;

@@ -32,8 +32,9 @@ Napi::Value ChannelNormFn(const Napi::CallbackInfo& info) {
   Args args(info, "featureMap.channelNorm");
   ChannelNormParams p;
   p.shape = ReadShape(args);
+  p.groups = args.Int("groups", 1, int64_t{1} << 40);
   p.eps = args.Float("eps");
-  const size_t n = Floats(args, p.shape), pixels = args.Count({p.shape.B, p.shape.H, p.shape.W});
+  const size_t n = Floats(args, p.shape), pixels = args.Count({p.shape.B, p.groups, p.shape.H, p.shape.W});
   p.x = In(args.Tensor("x", n));
   p.gamma = args.Tensor("weight", C(p.shape));
   p.beta = args.Tensor("bias", C(p.shape));
@@ -52,7 +53,8 @@ Napi::Value ChannelNormBackwardFn(const Napi::CallbackInfo& info) {
   Args args(info, "featureMap.channelNormBackward");
   ChannelNormBackwardParams p;
   p.shape = ReadShape(args);
-  const size_t n = Floats(args, p.shape), pixels = args.Count({p.shape.B, p.shape.H, p.shape.W});
+  p.groups = args.Int("groups", 1, int64_t{1} << 40);
+  const size_t n = Floats(args, p.shape), pixels = args.Count({p.shape.B, p.groups, p.shape.H, p.shape.W});
   p.dy = In(args.Tensor("dy", n));
   p.x = In(args.Tensor("x", n));
   p.gamma = args.Tensor("weight", C(p.shape));

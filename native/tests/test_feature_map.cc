@@ -10,6 +10,7 @@
 // double: an error of ~1e-7·index in the weights); the norms 2e-5 / 2e-5 (dx
 // 5e-5); the convolutions 1e-5·√(taps) absolute plus 1e-5 relative for outputs;
 // parameter gradients (sums over B·H·W terms in fp32 blocks) 1e-4 / 1e-4.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -95,38 +96,118 @@ void SameAtAnyThreadCount(const std::function<std::vector<float>()>& body, const
 // backward's from 257 channels, the forward's from 513; AVX2: 513 and 1025).
 const MapShape kChannelShapes[] = {{2, 24, 32, 32}, {1, 32, 64, 17}, {1, 300, 3, 7}, {1, 600, 2, 5}, {1, 1100, 1, 3}};
 
+// The group counts to try on C channels: 1, 2, 4 and C where they divide C
+// (C/1 … : one channel per group is every pixel's x̂ = 0), plus a mid one.
+std::vector<int64_t> NormGroups(int64_t C) {
+  std::vector<int64_t> out;
+  for (int64_t g : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{3}, C / 4, C / 2, C}) {
+    if (g >= 1 && C % g == 0 && std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  }
+  return out;
+}
+
+// The eps of a test on groups of cg channels. Two or three random values can lie
+// close enough that σ² ≪ 1e-6, where fp32 x̂ (as PyTorch's) loses digits against
+// the double oracle: such small groups take a larger eps. One channel has σ² = 0
+// exactly and keeps 1e-6 (rstd = 1000).
+float NormEps(int64_t cg) { return cg == 2 || cg == 3 ? 1e-2f : 1e-6f; }
+
 FRUGAL_TEST(channel_norm_matches_reference) {
   ForEachIsa([](Isa) {
     std::vector<MapShape> shapes(std::begin(kShapes), std::end(kShapes));
     shapes.insert(shapes.end(), std::begin(kChannelShapes), std::end(kChannelShapes));
+    shapes.push_back(MapShape{2, 68, 32, 32});  // GAB(·, 32)'s four groups of 17 channels
     for (const MapShape& s : shapes) {
-      const int64_t hw = s.H * s.W, dense = s.C * hw;
-      Map x(s.B, dense, 5, 1), dy(s.B, dense, 3, 2);
-      for (float& v : x.v) v = 2.0f + 3.0f * v;
-      const std::vector<float> gamma = Positive(s.C, 3), beta = test::RandomVector(s.C, 4);
-      Map y(s.B, dense, 7, 5), wy(s.B, dense, 0, 5);
-      std::vector<float> mean(s.B * hw), rstd(s.B * hw), wmean(s.B * hw), wrstd(s.B * hw);
-      ChannelNormParams p{s, x.in(), gamma.data(), beta.data(), 1e-6f, y.out(), mean.data(), rstd.data()};
-      ChannelNormParams w = p;
-      w.y = wy.out(), w.mean = wmean.data(), w.rstd = wrstd.data();
-      FRUGAL_CHECK_OK(ChannelNorm(Context{}, p));
-      FRUGAL_CHECK_OK(ChannelNormReference(w));
-      FRUGAL_CHECK(y.GapsIntact()) << Name(s);
-      CLOSE(y.body(), wy.body(), 2e-5, 2e-5, "y " + Name(s));
-      CLOSE(mean, wmean, 2e-5, 2e-5, "mean " + Name(s));
-      CLOSE(rstd, wrstd, 0.0, 2e-5, "rstd " + Name(s));
+      for (int64_t groups : NormGroups(s.C)) {
+        const int64_t hw = s.H * s.W, dense = s.C * hw, stats = s.B * groups * hw;
+        const std::string what = Name(s) + " groups " + std::to_string(groups);
+        Map x(s.B, dense, 5, 1), dy(s.B, dense, 3, 2);
+        for (float& v : x.v) v = 2.0f + 3.0f * v;
+        const std::vector<float> gamma = Positive(s.C, 3), beta = test::RandomVector(s.C, 4);
+        Map y(s.B, dense, 7, 5), wy(s.B, dense, 0, 5);
+        std::vector<float> mean(stats), rstd(stats), wmean(stats), wrstd(stats);
+        ChannelNormParams p{s, groups, x.in(), gamma.data(), beta.data(), NormEps(s.C / groups), y.out(), mean.data(),
+                            rstd.data()};
+        ChannelNormParams w = p;
+        w.y = wy.out(), w.mean = wmean.data(), w.rstd = wrstd.data();
+        FRUGAL_CHECK_OK(ChannelNorm(Context{}, p));
+        FRUGAL_CHECK_OK(ChannelNormReference(w));
+        FRUGAL_CHECK(y.GapsIntact()) << what;
+        CLOSE(y.body(), wy.body(), 2e-5, 2e-5, "y " + what);
+        CLOSE(mean, wmean, 2e-5, 2e-5, "mean " + what);
+        // One channel per group: σ² = 0, rstd = 1/√eps (1000 at 1e-6).
+        CLOSE(rstd, wrstd, 0.0, 2e-5, "rstd " + what);
 
-      Map dx(s.B, dense, 2, 6), wdx(s.B, dense, 0, 6);
-      std::vector<float> dg(s.C), db(s.C), wdg(s.C), wdb(s.C);
-      ChannelNormBackwardParams q{s, dy.in(), x.in(), gamma.data(), wmean.data(), wrstd.data(), dx.out(), dg.data(), db.data()};
-      ChannelNormBackwardParams wq = q;
-      wq.dx = wdx.out(), wq.dgamma = wdg.data(), wq.dbeta = wdb.data();
-      FRUGAL_CHECK_OK(ChannelNormBackward(Context{}, q));
-      FRUGAL_CHECK_OK(ChannelNormBackwardReference(wq));
-      FRUGAL_CHECK(dx.GapsIntact()) << Name(s);
-      CLOSE(dx.body(), wdx.body(), 5e-5, 5e-5, "dx " + Name(s));
-      CLOSE(dg, wdg, 1e-4, 1e-4, "dgamma " + Name(s));
-      CLOSE(db, wdb, 1e-4, 1e-4, "dbeta " + Name(s));
+        Map dx(s.B, dense, 2, 6), wdx(s.B, dense, 0, 6);
+        std::vector<float> dg(s.C), db(s.C), wdg(s.C), wdb(s.C);
+        ChannelNormBackwardParams q{s,         groups,    dy.in(),   x.in(),   gamma.data(), wmean.data(),
+                                    wrstd.data(), dx.out(), dg.data(), db.data()};
+        ChannelNormBackwardParams wq = q;
+        wq.dx = wdx.out(), wq.dgamma = wdg.data(), wq.dbeta = wdb.data();
+        FRUGAL_CHECK_OK(ChannelNormBackward(Context{}, q));
+        FRUGAL_CHECK_OK(ChannelNormBackwardReference(wq));
+        FRUGAL_CHECK(dx.GapsIntact()) << what;
+        CLOSE(dx.body(), wdx.body(), 5e-5, 5e-5, "dx " + what);
+        CLOSE(dg, wdg, 1e-4, 1e-4, "dgamma " + what);
+        CLOSE(db, wdb, 1e-4, 1e-4, "dbeta " + what);
+
+        // In place (y = x, dx = dy): the same bits.
+        if (groups > 1) {
+          Map a = x, ad = dy;
+          ChannelNormParams ip = p;
+          ip.x = a.in(), ip.y = a.out(), ip.mean = ip.rstd = nullptr;
+          FRUGAL_CHECK_OK(ChannelNorm(Context{}, ip));
+          FRUGAL_CHECK(a.body() == y.body()) << "in place " << what;
+          ChannelNormBackwardParams iq = q;
+          iq.dy = ad.in(), iq.dx = ad.out(), iq.dgamma = iq.dbeta = nullptr;
+          FRUGAL_CHECK_OK(ChannelNormBackward(Context{}, iq));
+          FRUGAL_CHECK(ad.body() == dx.body()) << "in place " << what;
+        }
+      }
+    }
+  });
+}
+
+// Groups > 1 is the one-group op over each channel slice: the same bits as
+// separate calls on slice views (statistics [B, groups, hw] vs [B, hw] each).
+FRUGAL_TEST(channel_norm_groups_are_slice_norms) {
+  ForEachIsa([](Isa) {
+    for (const MapShape& s : {MapShape{3, 68, 32, 32}, MapShape{2, 12, 5, 9}}) {
+      const int64_t groups = 4, cg = s.C / groups, hw = s.H * s.W, dense = s.C * hw;
+      Map x(s.B, dense, 0, 81), dy(s.B, dense, 0, 82);
+      const std::vector<float> gamma = Positive(s.C, 83), beta = test::RandomVector(s.C, 84);
+      std::vector<float> y(s.B * dense), mean(s.B * groups * hw), rstd(s.B * groups * hw), dx(s.B * dense), dg(s.C),
+          db(s.C);
+      FRUGAL_CHECK_OK(ChannelNorm(Context{}, ChannelNormParams{s, groups, x.in(), gamma.data(), beta.data(), 1e-6f,
+                                                               MapOut{y.data(), 0}, mean.data(), rstd.data()}));
+      FRUGAL_CHECK_OK(ChannelNormBackward(
+          Context{}, ChannelNormBackwardParams{s, groups, dy.in(), x.in(), gamma.data(), mean.data(), rstd.data(),
+                                               MapOut{dx.data(), 0}, dg.data(), db.data()}));
+      const MapShape sk{s.B, cg, s.H, s.W};
+      for (int64_t k = 0; k < groups; ++k) {
+        std::vector<float> yk(s.B * dense), mk(s.B * hw), rk(s.B * hw), dxk(s.B * dense), dgk(cg), dbk(cg);
+        const int64_t at = k * cg * hw;
+        FRUGAL_CHECK_OK(ChannelNorm(Context{}, ChannelNormParams{sk, 1, MapIn{x.in().data + at, dense},
+                                                                 gamma.data() + k * cg, beta.data() + k * cg, 1e-6f,
+                                                                 MapOut{yk.data() + at, dense}, mk.data(), rk.data()}));
+        for (int64_t b = 0; b < s.B; ++b) {
+          for (int64_t i = 0; i < cg * hw; ++i) FRUGAL_CHECK(yk[b * dense + at + i] == y[b * dense + at + i]) << k;
+          for (int64_t j = 0; j < hw; ++j) {
+            FRUGAL_CHECK(mk[b * hw + j] == mean[(b * groups + k) * hw + j] &&
+                         rk[b * hw + j] == rstd[(b * groups + k) * hw + j]) << k;
+          }
+        }
+        FRUGAL_CHECK_OK(ChannelNormBackward(
+            Context{}, ChannelNormBackwardParams{sk, 1, MapIn{dy.in().data + at, dense}, MapIn{x.in().data + at, dense},
+                                                 gamma.data() + k * cg, mk.data(), rk.data(),
+                                                 MapOut{dxk.data() + at, dense}, dgk.data(), dbk.data()}));
+        for (int64_t b = 0; b < s.B; ++b) {
+          for (int64_t i = 0; i < cg * hw; ++i) FRUGAL_CHECK(dxk[b * dense + at + i] == dx[b * dense + at + i]) << k;
+        }
+        // The parameter sums' blocks depend on the channel count: close, not equal.
+        CLOSE(dgk, std::vector<float>(dg.begin() + k * cg, dg.begin() + (k + 1) * cg), 1e-4, 1e-4, "dgamma slice");
+        CLOSE(dbk, std::vector<float>(db.begin() + k * cg, db.begin() + (k + 1) * cg), 1e-4, 1e-4, "dbeta slice");
+      }
     }
   });
 }
@@ -419,17 +500,41 @@ FRUGAL_TEST(results_do_not_depend_on_the_thread_count) {
     Map x(s.B, dense, 0, 71), dy(s.B, dense, 0, 72);
     const std::vector<float> gamma = Positive(s.C, 73), beta = test::RandomVector(s.C, 74);
     const std::vector<float> weight = test::RandomVector(s.C * 9, 75), cw = test::RandomVector(7 * s.C * 9, 76);
-    SameAtAnyThreadCount([&] {
-      std::vector<float> y(s.B * dense), mean(s.B * hw), rstd(s.B * hw), dx(s.B * dense), dg(s.C), db(s.C);
-      ChannelNormParams p{s, x.in(), gamma.data(), beta.data(), 1e-6f, MapOut{y.data(), 0}, mean.data(), rstd.data()};
-      FRUGAL_CHECK_OK(ChannelNorm(Context{}, p));
-      FRUGAL_CHECK_OK(ChannelNormBackward(Context{}, ChannelNormBackwardParams{s, dy.in(), x.in(), gamma.data(), mean.data(),
-                                                                               rstd.data(), MapOut{dx.data(), 0}, dg.data(), db.data()}));
-      y.insert(y.end(), dx.begin(), dx.end());
-      y.insert(y.end(), dg.begin(), dg.end());
-      y.insert(y.end(), db.begin(), db.end());
-      return y;
-    }, "channelNorm");
+    for (int64_t groups : {int64_t{1}, s.C}) {
+      SameAtAnyThreadCount([&] {
+        std::vector<float> y(s.B * dense), mean(s.B * groups * hw), rstd(s.B * groups * hw), dx(s.B * dense), dg(s.C),
+            db(s.C);
+        ChannelNormParams p{s, groups, x.in(), gamma.data(), beta.data(), 1e-6f, MapOut{y.data(), 0}, mean.data(),
+                            rstd.data()};
+        FRUGAL_CHECK_OK(ChannelNorm(Context{}, p));
+        FRUGAL_CHECK_OK(ChannelNormBackward(
+            Context{}, ChannelNormBackwardParams{s, groups, dy.in(), x.in(), gamma.data(), mean.data(), rstd.data(),
+                                                 MapOut{dx.data(), 0}, dg.data(), db.data()}));
+        y.insert(y.end(), dx.begin(), dx.end());
+        y.insert(y.end(), dg.begin(), dg.end());
+        y.insert(y.end(), db.begin(), db.end());
+        return y;
+      }, "channelNorm groups " + std::to_string(groups));
+    }
+    {
+      // Four groups of 17 channels (GAB's) on 32×32 planes, several pixel tasks.
+      const MapShape g{3, 68, 32, 32};
+      const int64_t gd = g.C * g.H * g.W, ghw = g.H * g.W;
+      Map gx(g.B, gd, 0, 79), gdy(g.B, gd, 0, 80);
+      const std::vector<float> gg = Positive(g.C, 81), gb = test::RandomVector(g.C, 82);
+      SameAtAnyThreadCount([&] {
+        std::vector<float> y(g.B * gd), mean(g.B * 4 * ghw), rstd(g.B * 4 * ghw), dx(g.B * gd), dg(g.C), db(g.C);
+        FRUGAL_CHECK_OK(ChannelNorm(Context{}, ChannelNormParams{g, 4, gx.in(), gg.data(), gb.data(), 1e-6f,
+                                                                 MapOut{y.data(), 0}, mean.data(), rstd.data()}));
+        FRUGAL_CHECK_OK(ChannelNormBackward(
+            Context{}, ChannelNormBackwardParams{g, 4, gdy.in(), gx.in(), gg.data(), mean.data(), rstd.data(),
+                                                 MapOut{dx.data(), 0}, dg.data(), db.data()}));
+        y.insert(y.end(), dx.begin(), dx.end());
+        y.insert(y.end(), dg.begin(), dg.end());
+        y.insert(y.end(), db.begin(), db.end());
+        return y;
+      }, "channelNorm groups 4 of 17");
+    }
     SameAtAnyThreadCount([&] {
       std::vector<float> dx(s.B * dense), dw(s.C * 9), db(s.C);
       DepthwiseConvBackwardParams q{s, 3, 3, 2, 2, 2, 2, dy.in(), x.in(), weight.data(), false, nullptr,
@@ -488,9 +593,20 @@ FRUGAL_TEST(empty_problems_and_bad_arguments) {
   const MapShape s{2, 3, 5, 5};
   Map x(2, 75, 0, 1), y(2, 75, 0, 2);
   const std::vector<float> gamma(3, 1.0f), beta(3, 0.0f), w(27, 0.5f);
-  ChannelNormParams p{s, x.in(), gamma.data(), beta.data(), 1e-6f, y.out(), nullptr, nullptr};
+  ChannelNormParams p{s, 1, x.in(), gamma.data(), beta.data(), 1e-6f, y.out(), nullptr, nullptr};
   FRUGAL_CHECK_OK(ChannelNorm(Context{}, p));
   ChannelNormParams q = p;
+  for (int64_t groups : {int64_t{0}, int64_t{-1}, int64_t{2}}) {  // C = 3: 2 does not divide it
+    q = p;
+    q.groups = groups;
+    FRUGAL_CHECK(ChannelNorm(Context{}, q).code() == Code::kShape) << groups;
+    ChannelNormBackwardParams qb{s, groups, x.in(), x.in(), gamma.data(), x.in().data, x.in().data, y.out(), nullptr,
+                                 nullptr};
+    FRUGAL_CHECK(ChannelNormBackward(Context{}, qb).code() == Code::kShape) << groups;
+  }
+  q.groups = 3;
+  FRUGAL_CHECK_OK(ChannelNorm(Context{}, q));
+  q = p;
   q.shape.H = -1;
   FRUGAL_CHECK(ChannelNorm(Context{}, q).code() == Code::kShape);
   q = p;

@@ -40,18 +40,24 @@ struct MapShape {
 // ---- channel LayerNorm ----------------------------------------------------------
 // Per pixel, over the C channels: y = γ_c (x − μ)·rstd + β_c, rstd = 1/√(σ² + eps),
 // biased variance (EGE-UNet's channels_first LayerNorm). mean and rstd are [B, H·W].
+// With groups > 1 (C % groups == 0) C is split into `groups` consecutive blocks of
+// C/groups channels, each normalised on its own per pixel (several LayerNorms over
+// channel slices in one call): mean and rstd are [B, groups, H·W]; gamma and beta
+// stay [C] (the blocks' affines concatenated), so do dgamma and dbeta.
 struct ChannelNormParams {
   MapShape shape;
+  int64_t groups = 1;
   MapIn x;
   const float* gamma = nullptr;  // [C]
   const float* beta = nullptr;   // [C]
   float eps = 1e-6f;
   MapOut y;               // may be x's memory exactly
-  float* mean = nullptr;  // [B, H·W] or null (inference)
+  float* mean = nullptr;  // [B, groups, H·W] or null (inference)
   float* rstd = nullptr;
 };
 struct ChannelNormBackwardParams {
   MapShape shape;
+  int64_t groups = 1;  // as the forward's
   MapIn dy, x;
   const float* gamma = nullptr;
   const float* mean = nullptr;

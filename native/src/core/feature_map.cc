@@ -119,6 +119,7 @@ void ForPlanes(const MapShape& s, int64_t plane_floats, const Fn& fn) {
 Status CheckParams(const ChannelNormParams& p) {
   const char* op = "channelNorm";
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
+  FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
   FRUGAL_RETURN_IF_ERROR(CheckEps(op, p.eps));
   const bool work = !MapEmpty(p.shape);
   const int64_t dense = p.shape.C * p.shape.H * p.shape.W;
@@ -131,6 +132,7 @@ Status CheckParams(const ChannelNormParams& p) {
 Status CheckParams(const ChannelNormBackwardParams& p) {
   const char* op = "channelNormBackward";
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
+  FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
   FRUGAL_RETURN_IF_ERROR(BothOrNeither(op, p.dgamma, p.dbeta));
   const bool work = !MapEmpty(p.shape);
   const int64_t dense = p.shape.C * p.shape.H * p.shape.W;
@@ -263,12 +265,13 @@ Status ChannelNormCpu(const ChannelNormParams& p) {
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
   const int64_t hw = s.H * s.W, dense = s.C * hw, per_batch = CeilDiv(hw, kPixelsPerTask);
+  const int64_t stats = p.groups * hw;  // statistics per batch
   ParallelFor(s.B * per_batch, [&](int64_t t) {
     const int64_t b = t / per_batch, j = t % per_batch * kPixelsPerTask;
-    ChannelNormPixels q{s.C, hw, std::min(kPixelsPerTask, hw - j),
+    ChannelNormPixels q{s.C, p.groups, hw, std::min(kPixelsPerTask, hw - j),
                         p.x.data + b * MapStride(p.x.batch_stride, dense) + j, p.gamma, p.beta, p.eps,
                         p.y.data + b * MapStride(p.y.batch_stride, dense) + j,
-                        p.mean ? p.mean + b * hw + j : nullptr, p.rstd ? p.rstd + b * hw + j : nullptr};
+                        p.mean ? p.mean + b * stats + j : nullptr, p.rstd ? p.rstd + b * stats + j : nullptr};
     k.channel_norm(q);
   });
   return Status::Ok();
@@ -277,7 +280,7 @@ Status ChannelNormCpu(const ChannelNormParams& p) {
 Status ChannelNormBackwardCpu(const ChannelNormBackwardParams& p) {
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
-  const int64_t hw = s.H * s.W, dense = s.C * hw, pixels = s.B * hw;
+  const int64_t hw = s.H * s.W, dense = s.C * hw, pixels = s.B * hw, stats = p.groups * hw;
   // Blocks of the flattened (batch, pixel) range, their number a function of the shape.
   const int64_t blocks = std::min({pixels, kMaxBlocks, std::max<int64_t>(1, pixels * s.C >> 15)});
   const int64_t slot = s.C * kAccLanes;
@@ -294,9 +297,9 @@ Status ChannelNormBackwardCpu(const ChannelNormBackwardParams& p) {
     const int64_t end = (blk + 1) * pixels / blocks;
     for (int64_t at = blk * pixels / blocks; at < end;) {
       const int64_t b = at / hw, j = at % hw, n = std::min(end - at, hw - j);
-      ChannelNormBackwardPixels q{s.C, hw, n, p.dy.data + b * MapStride(p.dy.batch_stride, dense) + j,
+      ChannelNormBackwardPixels q{s.C, p.groups, hw, n, p.dy.data + b * MapStride(p.dy.batch_stride, dense) + j,
                                   p.x.data + b * MapStride(p.x.batch_stride, dense) + j, p.gamma,
-                                  p.mean + b * hw + j, p.rstd + b * hw + j,
+                                  p.mean + b * stats + j, p.rstd + b * stats + j,
                                   p.dx.data + b * MapStride(p.dx.batch_stride, dense) + j, acc,
                                   acc ? acc + slot : nullptr};
       k.channel_norm_backward(q);

@@ -1,7 +1,9 @@
 // GAB (frugal/hadamard.h) as a sequence of feature-map ops over views. Each of
 // the four groups z_k = [r_k, xl_k, mask] is assembled in one buffer of 4(2g + 1)
 // channels (the resize writes its slices in place, two copies fill the rest), so
-// the per-group LayerNorms and dilated convs and the tail read slices of it.
+// the dilated convs and the tail read slices of it, and the four per-group
+// LayerNorms are one grouped ChannelNorm over all of it (their affines gathered
+// into one [G] pair, their gradients scattered back).
 #include <string>
 
 #include "core/hadamard_support.h"
@@ -56,9 +58,10 @@ struct GabSizes {
 };
 
 // The forward's intermediates: z (the groups' inputs), n (after their norms),
-// o (after their convs), q (after the tail norm), and the statistics.
+// o (after their convs), q (after the tail norm), and the statistics: the
+// group norms' [B, 4, P] each (ChannelNorm with 4 groups), the tail's [B, P].
 struct GabBuffers {
-  float *z, *n, *o, *q, *mean[4], *rstd[4], *mean_t, *rstd_t;
+  float *z, *n, *o, *q, *mean, *rstd, *mean_t, *rstd_t;
 };
 
 GabBuffers CarveSaved(Carver& c, const GabShape& s) {
@@ -66,7 +69,7 @@ GabBuffers CarveSaved(Carver& c, const GabShape& s) {
   GabBuffers b;
   b.z = c.Take(s.B * z.G * z.P), b.n = c.Take(s.B * z.G * z.P), b.o = c.Take(s.B * z.G * z.P);
   b.q = c.Take(s.B * z.G * z.P);
-  for (int k = 0; k < 4; ++k) b.mean[k] = c.Take(s.B * z.P), b.rstd[k] = c.Take(s.B * z.P);
+  b.mean = c.Take(s.B * 4 * z.P), b.rstd = c.Take(s.B * 4 * z.P);
   b.mean_t = c.Take(s.B * z.P), b.rstd_t = c.Take(s.B * z.P);
   return b;
 }
@@ -80,11 +83,32 @@ GabBuffers CarveInference(Carver& c, const GabShape& s) {
   return b;
 }
 
+// The four groups' norm parameters (or their gradients) as one [G] vector, group
+// k's gc at k·gc: [1, 1, 1, gc] views copied either way (device memory on CUDA).
+Status GatherNorm(const Context& ctx, const GabSizes& z, const GabWeights& w, float* gamma, float* beta) {
+  for (int k = 0; k < 4; ++k) {
+    const GroupWeights gw = Group(w, k);
+    FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {1, 1, 1, z.gc}, In(gw.norm_w), Out(gamma + k * z.gc), false));
+    if (beta) FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {1, 1, 1, z.gc}, In(gw.norm_b), Out(beta + k * z.gc), false));
+  }
+  return Status::Ok();
+}
+Status ScatterNorm(const Context& ctx, const GabSizes& z, const float* dgamma, const float* dbeta, const GabGrads& g) {
+  for (int k = 0; k < 4; ++k) {
+    const GroupGrads gg = Group(g, k);
+    FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {1, 1, 1, z.gc}, In(dgamma + k * z.gc), Out(gg.norm_w), false));
+    FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {1, 1, 1, z.gc}, In(dbeta + k * z.gc), Out(gg.norm_b), false));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
+// z, n, o, q (B·G·P each), the group norms' mean and rstd (B·4·P each), the
+// tail's (B·P each).
 int64_t GabSavedFloats(const GabShape& s) {
   const GabSizes z(s);
-  return s.B * (4 * z.G * z.P + 10 * z.P);
+  return s.B * (4 * z.G * z.P + 2 * 4 * z.P + 2 * z.P);
 }
 
 Status Gab(const Context& ctx, const GabParams& p) {
@@ -100,11 +124,12 @@ Status Gab(const Context& ctx, const GabParams& p) {
   Scratch scratch;
   float* base = nullptr;
   const int64_t projected = s.B * s.Cl * z.p;
-  FRUGAL_RETURN_IF_ERROR(scratch.Get(ctx, op, projected + (p.saved ? 0 : 2 * s.B * z.G * z.P), &base));
+  FRUGAL_RETURN_IF_ERROR(scratch.Get(ctx, op, projected + 2 * z.G + (p.saved ? 0 : 2 * s.B * z.G * z.P), &base));
   Carver sc(base);
   float* r = sc.Take(projected);
   Carver saved(p.saved);
   const GabBuffers b = p.saved ? CarveSaved(saved, s) : CarveInference(sc, s);
+  float *gamma = sc.Take(z.G), *beta = sc.Take(z.G);  // the group norms' affines, concatenated (last: the maps stay aligned)
 
   ConvParams pre;
   pre.shape = {s.B, s.Ch, s.h, s.w}, pre.out_channels = s.Cl, pre.x = In(p.xh), pre.weight = p.w.pre_w;
@@ -120,11 +145,15 @@ Status Gab(const Context& ctx, const GabParams& p) {
     FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {s.B, z.g, s.H, s.W}, In(p.xl + k * z.g * z.P, s.Cl * z.P),
                                    Out(zk + z.g * z.P, zs), false));
     FRUGAL_RETURN_IF_ERROR(CopyMap(ctx, {s.B, 1, s.H, s.W}, In(p.mask), Out(zk + 2 * z.g * z.P, zs), false));
+  }
+  // The four LayerNorms: one ChannelNorm of 4 groups of gc channels over z.
+  FRUGAL_RETURN_IF_ERROR(GatherNorm(ctx, z, p.w, gamma, beta));
+  ChannelNormParams n;
+  n.shape = {s.B, z.G, s.H, s.W}, n.groups = 4, n.x = In(b.z), n.gamma = gamma, n.beta = beta, n.eps = kEps;
+  n.y = Out(b.n), n.mean = b.mean, n.rstd = b.rstd;
+  FRUGAL_RETURN_IF_ERROR(ChannelNorm(ctx, n));
+  for (int k = 0; k < 4; ++k) {
     const GroupWeights gw = Group(p.w, k);
-    ChannelNormParams n;
-    n.shape = {s.B, z.gc, s.H, s.W}, n.x = In(zk, zs), n.gamma = gw.norm_w, n.beta = gw.norm_b, n.eps = kEps;
-    n.y = Out(b.n + k * z.gc * z.P, zs), n.mean = b.mean[k], n.rstd = b.rstd[k];
-    FRUGAL_RETURN_IF_ERROR(ChannelNorm(ctx, n));
     DepthwiseConvParams dw;
     dw.shape = {s.B, z.gc, s.H, s.W}, dw.dil_h = dw.dil_w = dw.pad_h = dw.pad_w = kGabDilations[k];
     dw.x = In(b.n + k * z.gc * z.P, zs), dw.weight = gw.conv_w, dw.bias = gw.conv_b;
@@ -156,9 +185,10 @@ Status GabBackward(const Context& ctx, const GabBackwardParams& p) {
   const GabBuffers b = CarveSaved(saved, s);
   Scratch scratch;
   float* base = nullptr;
-  FRUGAL_RETURN_IF_ERROR(scratch.Get(ctx, op, 2 * s.B * z.G * z.P + s.B * s.Cl * z.p, &base));
+  FRUGAL_RETURN_IF_ERROR(scratch.Get(ctx, op, 2 * s.B * z.G * z.P + s.B * s.Cl * z.p + 3 * z.G, &base));
   Carver sc(base);
   float *dA = sc.Take(s.B * z.G * z.P), *dB = sc.Take(s.B * z.G * z.P), *dr = sc.Take(s.B * s.Cl * z.p);
+  float *gamma = sc.Take(z.G), *dgamma = sc.Take(z.G), *dbeta = sc.Take(z.G);  // the group norms', concatenated
   const int64_t zs = z.G * z.P;
 
   ConvBackwardParams out;
@@ -179,10 +209,16 @@ Status GabBackward(const Context& ctx, const GabBackwardParams& p) {
     dw.dy = In(dA + at, zs), dw.x = In(b.n + at, zs), dw.weight = gw.conv_w, dw.dx = Out(dB + at, zs);
     dw.dweight = gg.conv_w, dw.dbias = gg.conv_b;
     FRUGAL_RETURN_IF_ERROR(DepthwiseConvBackward(ctx, dw));
-    ChannelNormBackwardParams n;
-    n.shape = {s.B, z.gc, s.H, s.W}, n.dy = In(dB + at, zs), n.x = In(b.z + at, zs), n.gamma = gw.norm_w;
-    n.mean = b.mean[k], n.rstd = b.rstd[k], n.dx = Out(dB + at, zs), n.dgamma = gg.norm_w, n.dbeta = gg.norm_b;
-    FRUGAL_RETURN_IF_ERROR(ChannelNormBackward(ctx, n));
+  }
+  // The four LayerNorms' backward in one grouped call (dx in place over dB).
+  FRUGAL_RETURN_IF_ERROR(GatherNorm(ctx, z, p.w, gamma, nullptr));
+  ChannelNormBackwardParams n;
+  n.shape = {s.B, z.G, s.H, s.W}, n.groups = 4, n.dy = In(dB), n.x = In(b.z), n.gamma = gamma;
+  n.mean = b.mean, n.rstd = b.rstd, n.dx = Out(dB), n.dgamma = dgamma, n.dbeta = dbeta;
+  FRUGAL_RETURN_IF_ERROR(ChannelNormBackward(ctx, n));
+  FRUGAL_RETURN_IF_ERROR(ScatterNorm(ctx, z, dgamma, dbeta, p.grads));
+  for (int k = 0; k < 4; ++k) {
+    const int64_t at = k * z.gc * z.P;
     ResizeBackwardParams rs;
     rs.shape = {s.B, z.g, s.h, s.w}, rs.out_h = s.H, rs.out_w = s.W, rs.dy = In(dB + at, zs);
     rs.dx = Out(dr + k * z.g * z.p, s.Cl * z.p);

@@ -12,6 +12,10 @@
 // order, so the copy changes no bit. Channel counts too large for the array
 // read the planes in place.
 
+// With groups, each block of channels is normalised on its own: the kernels
+// run the one-block form over each channel slice in turn (a slice's copy is
+// sized to its channels).
+
 // Floats of the on-stack copy, and the most pixels per block.
 constexpr int64_t kNormCopyFloats = 8192;
 constexpr int64_t kNormBlock = 512;
@@ -52,7 +56,8 @@ inline void CopyChannelRows(int64_t channels, int64_t hw, int64_t n, int64_t blo
   }
 }
 
-void ChannelNormKernel(const ChannelNormPixels& p) {
+// One block of channels (the whole of p.channels; p.groups unused).
+inline void ChannelNormBlock(const ChannelNormPixels& p) {
   const int64_t hw = p.hw, C = p.channels;
   const F inv_c = Set1(1.0f / static_cast<float>(C)), eps = Set1(p.eps);
   const NormRows nr = NormRowsFor(1, C);
@@ -95,7 +100,7 @@ void ChannelNormKernel(const ChannelNormPixels& p) {
   }
 }
 
-void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
+inline void ChannelNormBackwardBlock(const ChannelNormBackwardPixels& p) {
   const int64_t hw = p.hw, C = p.channels;
   const F inv_c = Set1(1.0f / static_cast<float>(C));
   const NormRows nr = NormRowsFor(2, C);
@@ -152,5 +157,27 @@ void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
         Store(ab, sb);
       }
     }
+  }
+}
+
+// The groups one after the other, each a one-block problem over its channel
+// slice (its own copy blocks, sized to its channels), statistics k·hw apart.
+void ChannelNormKernel(const ChannelNormPixels& p) {
+  const int64_t cg = p.channels / p.groups;
+  for (int64_t k = 0; k < p.groups; ++k) {
+    const int64_t at = k * cg * p.hw;
+    ChannelNormBlock(ChannelNormPixels{cg, 1, p.hw, p.n, p.x + at, p.gamma + k * cg, p.beta + k * cg, p.eps,
+                                       p.y + at, p.mean ? p.mean + k * p.hw : nullptr,
+                                       p.rstd ? p.rstd + k * p.hw : nullptr});
+  }
+}
+
+void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
+  const int64_t cg = p.channels / p.groups;
+  for (int64_t k = 0; k < p.groups; ++k) {
+    const int64_t at = k * cg * p.hw, acc = k * cg * kAccLanes;
+    ChannelNormBackwardBlock(ChannelNormBackwardPixels{
+        cg, 1, p.hw, p.n, p.dy + at, p.x + at, p.gamma + k * cg, p.mean + k * p.hw, p.rstd + k * p.hw, p.dx + at,
+        p.dgamma_acc ? p.dgamma_acc + acc : nullptr, p.dbeta_acc ? p.dbeta_acc + acc : nullptr});
   }
 }

@@ -26,15 +26,16 @@ inline bool MapEmpty(const MapShape& s) { return s.B == 0 || s.C == 0 || s.H == 
 constexpr int64_t kAccLanes = 16;
 
 // n pixels of one batch for ChannelNorm: channel c of pixel j at x[c·hw + j];
-// mean and rstd at [j].
+// the channels in `groups` consecutive blocks of channels/groups, each
+// normalised on its own, block k's mean and rstd at [k·hw + j].
 struct ChannelNormPixels {
-  int64_t channels, hw, n;
+  int64_t channels, groups, hw, n;
   const float *x, *gamma, *beta;
   float eps;
   float *y, *mean, *rstd;  // mean and rstd may be null
 };
 struct ChannelNormBackwardPixels {
-  int64_t channels, hw, n;
+  int64_t channels, groups, hw, n;
   const float *dy, *x, *gamma, *mean, *rstd;
   float* dx;
   // [channels][kAccLanes], or null: += the lanes of Σ dy·x̂ and Σ dy.

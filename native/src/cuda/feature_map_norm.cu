@@ -1,7 +1,8 @@
 // CUDA launchers of the feature-map normalisations (frugal/feature_map.h).
-// - ChannelNorm: one thread per pixel walks its C channels (channel planes are
-//   hw apart, so a warp's reads of one channel are contiguous); two-pass
-//   statistics as in the reference. dgamma/dbeta: plane sums, then batches in order.
+// - ChannelNorm: one thread per pixel (and channel block, with groups) walks its
+//   block's channels (channel planes are hw apart, so a warp's reads of one
+//   channel are contiguous); two-pass statistics as in the reference, indexed as
+//   [B, groups, hw] = the thread index. dgamma/dbeta: plane sums, then batches in order.
 // - GroupNorm: per-plane mean and M2 (two passes within a plane), merged per
 //   group in channel order (Chan's formula), so the statistics of a large group
 //   need no single long sum; then one elementwise pass.
@@ -18,14 +19,17 @@ using fm::Stride;
 
 // ---- ChannelNorm ------------------------------------------------------------------
 
+// channels: per block (C / groups); pixels: B·groups·hw threads.
 __global__ void ChannelNormKernel(const float* x, long long xs, const float* gamma, const float* beta, float eps,
-                                  long long channels, long long hw, long long pixels, float* y, long long ys,
-                                  float* mean, float* rstd) {
+                                  long long channels, long long groups, long long hw, long long pixels, float* y,
+                                  long long ys, float* mean, float* rstd) {
   const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
   if (t >= pixels) return;
-  const long long b = t / hw, p = t % hw;
-  const float* xp = x + b * xs + p;
-  float* yp = y + b * ys + p;
+  const long long bk = t / hw, b = bk / groups, k = bk % groups, p = t % hw;
+  const long long at = k * channels * hw + p;
+  const float* xp = x + b * xs + at;
+  float* yp = y + b * ys + at;
+  gamma += k * channels, beta += k * channels;
   float s = 0;
   for (long long c = 0; c < channels; ++c) s += xp[c * hw];
   const float mu = s / static_cast<float>(channels);
@@ -43,14 +47,16 @@ __global__ void ChannelNormKernel(const float* x, long long xs, const float* gam
 
 // dx = rstd·(g − mean_c(g) − x̂·mean_c(g·x̂)), g = γ ⊙ dy, per pixel.
 __global__ void ChannelNormDxKernel(const float* dy, long long ds, const float* x, long long xs, const float* gamma,
-                                    const float* mean, const float* rstd, long long channels, long long hw,
-                                    long long pixels, float* dx, long long dxs) {
+                                    const float* mean, const float* rstd, long long channels, long long groups,
+                                    long long hw, long long pixels, float* dx, long long dxs) {
   const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
   if (t >= pixels) return;
-  const long long b = t / hw, p = t % hw;
-  const float* dyp = dy + b * ds + p;
-  const float* xp = x + b * xs + p;
-  float* dxp = dx + b * dxs + p;
+  const long long bk = t / hw, b = bk / groups, k = bk % groups, p = t % hw;
+  const long long at = k * channels * hw + p;
+  const float* dyp = dy + b * ds + at;
+  const float* xp = x + b * xs + at;
+  float* dxp = dx + b * dxs + at;
+  gamma += k * channels;
   const float mu = mean[t], rs = rstd[t];
   float sum_g = 0, sum_gx = 0;
   for (long long c = 0; c < channels; ++c) {
@@ -73,10 +79,10 @@ struct ChannelNormTerms {
   long long xs;
   const float* mean;
   const float* rstd;
-  long long hw;
+  long long hw, per, groups;  // per: channels of a block
   __device__ float2 operator()(long long b, long long c, long long p) const {
     const float d = dy[b * ds + c * hw + p];
-    const long long q = b * hw + p;
+    const long long q = (b * groups + c / per) * hw + p;
     return make_float2(d * ((x[b * xs + c * hw + p] - mean[q]) * rstd[q]), d);
   }
 };
@@ -184,10 +190,10 @@ __global__ void GroupCoefKernel(const float* part, const float* gamma, long long
 
 Status ChannelNormCuda(const ChannelNormParams& p, void* stream) {
   const MapShape& s = p.shape;
-  const long long hw = s.H * s.W, dense = s.C * hw, pixels = s.B * hw;
+  const long long hw = s.H * s.W, dense = s.C * hw, pixels = s.B * p.groups * hw;
   ChannelNormKernel<<<GridBlocks(pixels, kThreads), kThreads, 0, AsStream(stream)>>>(
-      p.x.data, Stride(p.x.batch_stride, dense), p.gamma, p.beta, p.eps, s.C, hw, pixels, p.y.data,
-      Stride(p.y.batch_stride, dense), p.mean, p.rstd);
+      p.x.data, Stride(p.x.batch_stride, dense), p.gamma, p.beta, p.eps, s.C / p.groups, p.groups, hw, pixels,
+      p.y.data, Stride(p.y.batch_stride, dense), p.mean, p.rstd);
   CUDA_CHECK_LAUNCH();
   return Status::Ok();
 }
@@ -195,19 +201,19 @@ Status ChannelNormCuda(const ChannelNormParams& p, void* stream) {
 Status ChannelNormBackwardCuda(const ChannelNormBackwardParams& p, void* stream) {
   const cudaStream_t st = AsStream(stream);
   const MapShape& s = p.shape;
-  const long long hw = s.H * s.W, dense = s.C * hw, pixels = s.B * hw;
+  const long long hw = s.H * s.W, dense = s.C * hw, pixels = s.B * p.groups * hw, per = s.C / p.groups;
   const long long ds = Stride(p.dy.batch_stride, dense), xs = Stride(p.x.batch_stride, dense);
   // The parameter gradients first: dx may overwrite dy.
   fm::StreamBuffer part(st);
   if (p.dgamma || p.dbeta) {
     FRUGAL_RETURN_IF_ERROR(part.AllocateFloats(2 * s.B * s.C));
-    const ChannelNormTerms terms{p.dy.data, ds, p.x.data, xs, p.mean, p.rstd, hw};
+    const ChannelNormTerms terms{p.dy.data, ds, p.x.data, xs, p.mean, p.rstd, hw, per, p.groups};
     FRUGAL_RETURN_IF_ERROR(fm::PlaneSums(terms, s.B, s.C, hw, part.get(), st));
     FRUGAL_RETURN_IF_ERROR(fm::SumSlots(part.get(), s.B, s.C, s.C, p.dgamma, p.dbeta, st));
   }
   if (p.dx.data) {
     ChannelNormDxKernel<<<GridBlocks(pixels, kThreads), kThreads, 0, st>>>(
-        p.dy.data, ds, p.x.data, xs, p.gamma, p.mean, p.rstd, s.C, hw, pixels, p.dx.data,
+        p.dy.data, ds, p.x.data, xs, p.gamma, p.mean, p.rstd, per, p.groups, hw, pixels, p.dx.data,
         Stride(p.dx.batch_stride, dense));
     CUDA_CHECK_LAUNCH();
   }

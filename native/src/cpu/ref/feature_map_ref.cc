@@ -30,37 +30,51 @@ int WindowArgMax(const float* x, int64_t w) {
 namespace ref {
 
 void ChannelNormKernel(const ChannelNormPixels& p) {
-  for (int64_t j = 0; j < p.n; ++j) {
-    double sum = 0, ss = 0;
-    for (int64_t c = 0; c < p.channels; ++c) sum += p.x[c * p.hw + j];
-    const double mu = sum / static_cast<double>(p.channels);
-    for (int64_t c = 0; c < p.channels; ++c) ss += (p.x[c * p.hw + j] - mu) * (p.x[c * p.hw + j] - mu);
-    const double rs = 1.0 / std::sqrt(ss / static_cast<double>(p.channels) + p.eps);
-    for (int64_t c = 0; c < p.channels; ++c) {
-      p.y[c * p.hw + j] = static_cast<float>(p.gamma[c] * ((p.x[c * p.hw + j] - mu) * rs) + p.beta[c]);
+  const int64_t cg = p.channels / p.groups;
+  for (int64_t k = 0; k < p.groups; ++k) {
+    const float* x = p.x + k * cg * p.hw;
+    float* y = p.y + k * cg * p.hw;
+    const float *gamma = p.gamma + k * cg, *beta = p.beta + k * cg;
+    for (int64_t j = 0; j < p.n; ++j) {
+      double sum = 0, ss = 0;
+      for (int64_t c = 0; c < cg; ++c) sum += x[c * p.hw + j];
+      const double mu = sum / static_cast<double>(cg);
+      for (int64_t c = 0; c < cg; ++c) ss += (x[c * p.hw + j] - mu) * (x[c * p.hw + j] - mu);
+      const double rs = 1.0 / std::sqrt(ss / static_cast<double>(cg) + p.eps);
+      for (int64_t c = 0; c < cg; ++c) {
+        y[c * p.hw + j] = static_cast<float>(gamma[c] * ((x[c * p.hw + j] - mu) * rs) + beta[c]);
+      }
+      if (p.mean) p.mean[k * p.hw + j] = static_cast<float>(mu);
+      if (p.rstd) p.rstd[k * p.hw + j] = static_cast<float>(rs);
     }
-    if (p.mean) p.mean[j] = static_cast<float>(mu);
-    if (p.rstd) p.rstd[j] = static_cast<float>(rs);
   }
 }
 
 void ChannelNormBackwardKernel(const ChannelNormBackwardPixels& p) {
-  for (int64_t j = 0; j < p.n; ++j) {
-    const double mu = p.mean[j], rs = p.rstd[j];
-    double sg = 0, sgx = 0;
-    for (int64_t c = 0; c < p.channels; ++c) {
-      const double g = static_cast<double>(p.gamma[c]) * p.dy[c * p.hw + j];
-      sg += g;
-      sgx += g * (p.x[c * p.hw + j] - mu) * rs;
-    }
-    const double mg = sg / static_cast<double>(p.channels), mgx = sgx / static_cast<double>(p.channels);
-    for (int64_t c = 0; c < p.channels; ++c) {
-      const double d = p.dy[c * p.hw + j], xhat = (p.x[c * p.hw + j] - mu) * rs;
-      if (p.dgamma_acc) {
-        p.dgamma_acc[c * kAccLanes] += static_cast<float>(d * xhat);
-        p.dbeta_acc[c * kAccLanes] += static_cast<float>(d);
+  const int64_t cg = p.channels / p.groups;
+  for (int64_t k = 0; k < p.groups; ++k) {
+    const int64_t at = k * cg * p.hw;
+    const float *dy = p.dy + at, *x = p.x + at, *gamma = p.gamma + k * cg;
+    float* dx = p.dx + at;
+    float* ag = p.dgamma_acc ? p.dgamma_acc + k * cg * kAccLanes : nullptr;
+    float* ab = p.dbeta_acc ? p.dbeta_acc + k * cg * kAccLanes : nullptr;
+    for (int64_t j = 0; j < p.n; ++j) {
+      const double mu = p.mean[k * p.hw + j], rs = p.rstd[k * p.hw + j];
+      double sg = 0, sgx = 0;
+      for (int64_t c = 0; c < cg; ++c) {
+        const double g = static_cast<double>(gamma[c]) * dy[c * p.hw + j];
+        sg += g;
+        sgx += g * (x[c * p.hw + j] - mu) * rs;
       }
-      p.dx[c * p.hw + j] = static_cast<float>(rs * (p.gamma[c] * d - mg - xhat * mgx));
+      const double mg = sg / static_cast<double>(cg), mgx = sgx / static_cast<double>(cg);
+      for (int64_t c = 0; c < cg; ++c) {
+        const double d = dy[c * p.hw + j], xhat = (x[c * p.hw + j] - mu) * rs;
+        if (ag) {
+          ag[c * kAccLanes] += static_cast<float>(d * xhat);
+          ab[c * kAccLanes] += static_cast<float>(d);
+        }
+        dx[c * p.hw + j] = static_cast<float>(rs * (gamma[c] * d - mg - xhat * mgx));
+      }
     }
   }
 }
@@ -317,19 +331,22 @@ Status ChannelNormReference(const ChannelNormParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckParams(p));
   const MapShape& s = p.shape;
   if (MapEmpty(s)) return Status::Ok();
-  const int64_t hw = s.H * s.W, dense = s.C * hw;
+  const int64_t hw = s.H * s.W, dense = s.C * hw, G = p.groups, cg = s.C / G;
   for (int64_t b = 0; b < s.B; ++b) {
-    const float* x = p.x.data + b * MapStride(p.x.batch_stride, dense);
-    float* y = p.y.data + b * MapStride(p.y.batch_stride, dense);
-    for (int64_t j = 0; j < hw; ++j) {
-      double sum = 0, ss = 0;
-      for (int64_t c = 0; c < s.C; ++c) sum += x[c * hw + j];
-      const double mu = sum / static_cast<double>(s.C);
-      for (int64_t c = 0; c < s.C; ++c) ss += (x[c * hw + j] - mu) * (x[c * hw + j] - mu);
-      const double rs = 1.0 / std::sqrt(ss / static_cast<double>(s.C) + p.eps);
-      for (int64_t c = 0; c < s.C; ++c) y[c * hw + j] = static_cast<float>(p.gamma[c] * (x[c * hw + j] - mu) * rs + p.beta[c]);
-      if (p.mean) p.mean[b * hw + j] = static_cast<float>(mu);
-      if (p.rstd) p.rstd[b * hw + j] = static_cast<float>(rs);
+    for (int64_t k = 0; k < G; ++k) {
+      const float* x = p.x.data + b * MapStride(p.x.batch_stride, dense) + k * cg * hw;
+      float* y = p.y.data + b * MapStride(p.y.batch_stride, dense) + k * cg * hw;
+      const float *gamma = p.gamma + k * cg, *beta = p.beta + k * cg;
+      for (int64_t j = 0; j < hw; ++j) {
+        double sum = 0, ss = 0;
+        for (int64_t c = 0; c < cg; ++c) sum += x[c * hw + j];
+        const double mu = sum / static_cast<double>(cg);
+        for (int64_t c = 0; c < cg; ++c) ss += (x[c * hw + j] - mu) * (x[c * hw + j] - mu);
+        const double rs = 1.0 / std::sqrt(ss / static_cast<double>(cg) + p.eps);
+        for (int64_t c = 0; c < cg; ++c) y[c * hw + j] = static_cast<float>(gamma[c] * (x[c * hw + j] - mu) * rs + beta[c]);
+        if (p.mean) p.mean[(b * G + k) * hw + j] = static_cast<float>(mu);
+        if (p.rstd) p.rstd[(b * G + k) * hw + j] = static_cast<float>(rs);
+      }
     }
   }
   return Status::Ok();
@@ -339,24 +356,28 @@ Status ChannelNormBackwardReference(const ChannelNormBackwardParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckParams(p));
   const MapShape& s = p.shape;
   std::vector<double> dg(static_cast<size_t>(s.C), 0.0), db(static_cast<size_t>(s.C), 0.0);
-  const int64_t hw = s.H * s.W, dense = s.C * hw;
+  const int64_t hw = s.H * s.W, dense = s.C * hw, G = p.groups, cg = MapEmpty(s) ? 0 : s.C / G;
   for (int64_t b = 0; !MapEmpty(s) && b < s.B; ++b) {
-    const float* dy = p.dy.data + b * MapStride(p.dy.batch_stride, dense);
-    const float* x = p.x.data + b * MapStride(p.x.batch_stride, dense);
-    float* dx = p.dx.data + b * MapStride(p.dx.batch_stride, dense);
-    for (int64_t j = 0; j < hw; ++j) {
-      const double mu = p.mean[b * hw + j], rs = p.rstd[b * hw + j];
-      double sg = 0, sgx = 0;
-      for (int64_t c = 0; c < s.C; ++c) {
-        sg += static_cast<double>(p.gamma[c]) * dy[c * hw + j];
-        sgx += static_cast<double>(p.gamma[c]) * dy[c * hw + j] * (x[c * hw + j] - mu) * rs;
-      }
-      const double mg = sg / static_cast<double>(s.C), mgx = sgx / static_cast<double>(s.C);
-      for (int64_t c = 0; c < s.C; ++c) {
-        const double d = dy[c * hw + j], xhat = (x[c * hw + j] - mu) * rs;
-        dg[c] += d * xhat;
-        db[c] += d;
-        dx[c * hw + j] = static_cast<float>(rs * (p.gamma[c] * d - mg - xhat * mgx));
+    for (int64_t k = 0; k < G; ++k) {
+      const int64_t at = k * cg * hw;
+      const float* dy = p.dy.data + b * MapStride(p.dy.batch_stride, dense) + at;
+      const float* x = p.x.data + b * MapStride(p.x.batch_stride, dense) + at;
+      float* dx = p.dx.data + b * MapStride(p.dx.batch_stride, dense) + at;
+      const float* gamma = p.gamma + k * cg;
+      for (int64_t j = 0; j < hw; ++j) {
+        const double mu = p.mean[(b * G + k) * hw + j], rs = p.rstd[(b * G + k) * hw + j];
+        double sg = 0, sgx = 0;
+        for (int64_t c = 0; c < cg; ++c) {
+          sg += static_cast<double>(gamma[c]) * dy[c * hw + j];
+          sgx += static_cast<double>(gamma[c]) * dy[c * hw + j] * (x[c * hw + j] - mu) * rs;
+        }
+        const double mg = sg / static_cast<double>(cg), mgx = sgx / static_cast<double>(cg);
+        for (int64_t c = 0; c < cg; ++c) {
+          const double d = dy[c * hw + j], xhat = (x[c * hw + j] - mu) * rs;
+          dg[k * cg + c] += d * xhat;
+          db[k * cg + c] += d;
+          dx[c * hw + j] = static_cast<float>(rs * (gamma[c] * d - mg - xhat * mgx));
+        }
       }
     }
   }
