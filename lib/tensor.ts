@@ -19,6 +19,7 @@ export type Memory = Float32Array | DeviceBuffer;
 interface CoreNative {
   cudaAlloc(args: { length: number }): DeviceBuffer;
   cudaCopy(args: { dst: Memory; src: Memory }): void;
+  firstNonFinite(args: { x: Float32Array }): number;
 }
 
 /**
@@ -301,12 +302,7 @@ export function outputTensor(out: unknown, name: string, shape: readonly number[
  * @throws FrugalError E_RANGE (a non-finite element).
  */
 export function checkFinite(t: Tensor, name: string): void {
-  if (t.device !== 'cpu') return;
-  const a = t.data;
-  let bad = 0;
-  // x − x is 0 for every finite x and NaN otherwise: one subtraction per element.
-  for (let i = 0; i < a.length; i++) bad += a[i] - a[i];
-  if (bad === 0) return;
-  const i = a.findIndex((v) => !Number.isFinite(v));
-  throw new FrugalError('E_RANGE', `${name}: expected finite values, got ${a[i]} at element ${i}`);
+  if (t.device !== 'cpu' || t.size === 0) return;
+  const i = native<CoreNative>().firstNonFinite({ x: t.data });
+  if (i >= 0) throw new FrugalError('E_RANGE', `${name}: expected finite values, got ${t.data[i]} at element ${i}`);
 }

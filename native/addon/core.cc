@@ -1,4 +1,8 @@
 // Core family: build info, threads, ISA switch, CUDA device buffers.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "common.h"
@@ -85,12 +89,39 @@ Napi::Value CudaCopy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// firstNonFinite({ x }) -> the index of x's first NaN or ±Inf, or -1. Blocks of
+// 4096 are tested by OR-ing "all exponent bits set" over their words (integer
+// work the compiler vectorises); only a block that fails is searched.
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  Args args(info, "firstNonFinite");
+  size_t n = 0;
+  const float* x = args.WholeTensor("x", &n);
+  args.Done();
+  constexpr size_t kBlock = 4096;
+  constexpr uint32_t kExponent = 0x7f800000u;
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t end = std::min(n, b + kBlock);
+    uint32_t bad = 0;
+    for (size_t i = b; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof bits);
+      bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+    }
+    if (!bad) continue;
+    for (size_t i = b; i < end; ++i) {
+      if (!std::isfinite(x[i])) return Napi::Number::New(info.Env(), static_cast<double>(i));
+    }
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "info", Info);
   Export(env, exports, "setNumThreads", SetThreads);
   Export(env, exports, "setIsa", SetIsaLevel);
   Export(env, exports, "cudaAlloc", CudaAlloc);
   Export(env, exports, "cudaCopy", CudaCopy);
+  Export(env, exports, "firstNonFinite", FirstNonFinite);
 }
 
 }  // namespace
