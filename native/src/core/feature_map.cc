@@ -116,8 +116,10 @@ void ForPlanes(const MapShape& s, int64_t plane_floats, const Fn& fn) {
 }  // namespace
 
 // ---- argument checks ------------------------------------------------------------------
-Status CheckParams(const ChannelNormParams& p) {
-  const char* op = "channelNorm";
+// ChannelNorm and GroupNorm take the same fields (shape, groups, views, affine,
+// statistics); only the name and what `groups` splits differ.
+template <class Params>
+Status CheckNormForward(const char* op, const Params& p) {
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
   FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
   FRUGAL_RETURN_IF_ERROR(CheckEps(op, p.eps));
@@ -129,8 +131,8 @@ Status CheckParams(const ChannelNormParams& p) {
   return NeedPointer(op, "beta", p.beta, work);
 }
 
-Status CheckParams(const ChannelNormBackwardParams& p) {
-  const char* op = "channelNormBackward";
+template <class Params>
+Status CheckNormBackward(const char* op, const Params& p) {
   FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
   FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
   FRUGAL_RETURN_IF_ERROR(BothOrNeither(op, p.dgamma, p.dbeta));
@@ -144,33 +146,10 @@ Status CheckParams(const ChannelNormBackwardParams& p) {
   return NeedPointer(op, "rstd", p.rstd, work);
 }
 
-Status CheckParams(const GroupNormParams& p) {
-  const char* op = "groupNorm";
-  FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
-  FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
-  FRUGAL_RETURN_IF_ERROR(CheckEps(op, p.eps));
-  const bool work = !MapEmpty(p.shape);
-  const int64_t dense = p.shape.C * p.shape.H * p.shape.W;
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, dense, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "y", p.y.data, p.y.batch_stride, dense, work));
-  FRUGAL_RETURN_IF_ERROR(NeedPointer(op, "gamma", p.gamma, work));
-  return NeedPointer(op, "beta", p.beta, work);
-}
-
-Status CheckParams(const GroupNormBackwardParams& p) {
-  const char* op = "groupNormBackward";
-  FRUGAL_RETURN_IF_ERROR(CheckShape(op, p.shape));
-  FRUGAL_RETURN_IF_ERROR(CheckGroups(op, p.shape, p.groups));
-  FRUGAL_RETURN_IF_ERROR(BothOrNeither(op, p.dgamma, p.dbeta));
-  const bool work = !MapEmpty(p.shape);
-  const int64_t dense = p.shape.C * p.shape.H * p.shape.W;
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dy", p.dy.data, p.dy.batch_stride, dense, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, dense, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dx", p.dx.data, p.dx.batch_stride, dense, work));
-  FRUGAL_RETURN_IF_ERROR(NeedPointer(op, "gamma", p.gamma, work));
-  FRUGAL_RETURN_IF_ERROR(NeedPointer(op, "mean", p.mean, work));
-  return NeedPointer(op, "rstd", p.rstd, work);
-}
+Status CheckParams(const ChannelNormParams& p) { return CheckNormForward("channelNorm", p); }
+Status CheckParams(const ChannelNormBackwardParams& p) { return CheckNormBackward("channelNormBackward", p); }
+Status CheckParams(const GroupNormParams& p) { return CheckNormForward("groupNorm", p); }
+Status CheckParams(const GroupNormBackwardParams& p) { return CheckNormBackward("groupNormBackward", p); }
 
 Status CheckParams(const MaxPoolParams& p) {
   const char* op = "maxPool";

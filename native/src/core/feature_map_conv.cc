@@ -11,6 +11,7 @@
 // double (direct), or GEMMs accumulated in a fixed (batch, row block) order.
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -417,19 +418,15 @@ Status ConvCpu(const ConvParams& p) {
   return Status::Ok();
 }
 
-// dweight and dbias by the direct kernel: fp32 sums per (batch, row block);
-// the blocks split into at most kMaxSumTasks runs fixed by the shape, each
-// run's blocks added in order in double, then the runs in order.
+// dweight [nw] and dbias [O] as sums over `blocks` fixed blocks: `block(blk,
+// scratch, sums)` writes one block's fp32 sums (sums = nw + O floats, at the end
+// of `scratch_floats` of task scratch); the blocks split into at most
+// kMaxSumTasks runs fixed by the shape, each run's blocks added in order in
+// double, then the runs in order: the same bits at any thread count.
 constexpr int64_t kMaxSumTasks = 64;
-Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
-  const char* op = "convBackward";
-  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
-  const MapShape& s = p.shape;
-  const int64_t nw = d.O * d.C * d.k * d.k, per_block = nw + d.O;
-  const int64_t rows = DirectRows(d), per_batch = CeilDiv(d.out_h, rows), blocks = s.B * per_batch;
-  const int64_t tasks = std::min(blocks, kMaxSumTasks);
-  const int64_t scratch_floats = DenseConvScratch(DirectRowsOf(d, 0, rows)) + per_block;
-  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W);
+Status SumBlocksInRuns(const char* op, int64_t blocks, int64_t nw, int64_t O, int64_t scratch_floats, float* dweight,
+                       float* dbias, const std::function<void(int64_t blk, float* scratch, float* sums)>& block) {
+  const int64_t per_block = nw + O, tasks = std::min(blocks, kMaxSumTasks);
   std::vector<double> partial;
   try {
     partial.assign(static_cast<size_t>(tasks * per_block), 0.0);
@@ -439,68 +436,56 @@ Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, cons
   std::atomic<bool> out_of_memory{false};
   ParallelFor(tasks, [&](int64_t t) {
     float* scratch;
-    if (!Workspace(op, kSlotTask, scratch_floats, &scratch).ok()) return out_of_memory.store(true);
-    float* block_sums = scratch + scratch_floats - per_block;
+    if (!Workspace(op, kSlotTask, scratch_floats + per_block, &scratch).ok()) return out_of_memory.store(true);
+    float* sums = scratch + scratch_floats;
     double* run = partial.data() + t * per_block;
     for (int64_t blk = t * blocks / tasks; blk < (t + 1) * blocks / tasks; ++blk) {
-      const int64_t b = blk / per_batch, r0 = blk % per_batch * rows;
-      DenseConvRows g = DirectRowsOf(d, r0, std::min(rows, d.out_h - r0));
-      g.x = p.x.data ? p.x.data + b * x_stride : nullptr;
-      k.dense_conv_grad(DenseConvGradRows{g, dpre + b * dpre_stride, p.dweight ? block_sums : nullptr,
-                                          p.dbias ? block_sums + nw : nullptr},
-                        scratch);
-      for (int64_t i = p.dweight ? 0 : nw; i < (p.dbias ? per_block : nw); ++i) run[i] += block_sums[i];
+      block(blk, scratch, sums);
+      for (int64_t i = dweight ? 0 : nw; i < (dbias ? per_block : nw); ++i) run[i] += sums[i];
     }
   });
-  if (out_of_memory) return Status::Native(std::string(op) + ": out of memory for a block's padded rows");
+  if (out_of_memory) return Status::Native(std::string(op) + ": out of memory for a block's scratch");
   for (int64_t i = 0; i < per_block; ++i) {
     double v = 0;
     for (int64_t t = 0; t < tasks; ++t) v += partial[t * per_block + i];
-    if (i < nw && p.dweight) p.dweight[i] = static_cast<float>(v);
-    if (i >= nw && p.dbias) p.dbias[i - nw] = static_cast<float>(v);
+    if (i < nw && dweight) dweight[i] = static_cast<float>(v);
+    if (i >= nw && dbias) dbias[i - nw] = static_cast<float>(v);
   }
   return Status::Ok();
 }
 
-// dweight and dbias of the pointwise conv: fp32 sums per (batch, block of
-// kPointwiseSumPixels pixels) by the dot tile, the blocks split into at most
-// kMaxSumTasks runs fixed by the shape, as DirectParameterSums.
-constexpr int64_t kPointwiseSumPixels = 1024;
-Status PointwiseParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
-  const char* op = "convBackward";
+// dweight and dbias by the direct kernel: fp32 sums per (batch, row block).
+Status DirectParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
   const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
   const MapShape& s = p.shape;
-  const int64_t hw = s.H * s.W, nw = d.O * d.C, per_block = nw + d.O;
-  const int64_t per_batch = CeilDiv(hw, kPointwiseSumPixels), blocks = s.B * per_batch;
-  const int64_t tasks = std::min(blocks, kMaxSumTasks);
-  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * hw);
-  std::vector<double> partial;
-  try {
-    partial.assign(static_cast<size_t>(tasks * per_block), 0.0);
-  } catch (const std::bad_alloc&) {
-    return Status::Native(std::string(op) + ": out of memory for the weight sums");
-  }
-  std::atomic<bool> out_of_memory{false};
-  ParallelFor(tasks, [&](int64_t t) {
-    float* block_sums;
-    if (!Workspace(op, kSlotTask, per_block, &block_sums).ok()) return out_of_memory.store(true);
-    double* run = partial.data() + t * per_block;
-    for (int64_t blk = t * blocks / tasks; blk < (t + 1) * blocks / tasks; ++blk) {
-      const int64_t b = blk / per_batch, j = blk % per_batch * kPointwiseSumPixels;
-      k.pointwise_grad(PointwiseGradBlock{d.C, d.O, hw, std::min(kPointwiseSumPixels, hw - j),
-                                          p.dweight ? p.x.data + b * x_stride + j : nullptr, dpre + b * dpre_stride + j,
-                                          p.dweight ? block_sums : nullptr, p.dbias ? block_sums + nw : nullptr});
-      for (int64_t i = p.dweight ? 0 : nw; i < (p.dbias ? per_block : nw); ++i) run[i] += block_sums[i];
-    }
+  const int64_t nw = d.O * d.C * d.k * d.k;
+  const int64_t rows = DirectRows(d), per_batch = CeilDiv(d.out_h, rows);
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * s.H * s.W);
+  return SumBlocksInRuns("convBackward", s.B * per_batch, nw, d.O, DenseConvScratch(DirectRowsOf(d, 0, rows)),
+                         p.dweight, p.dbias, [&](int64_t blk, float* scratch, float* sums) {
+    const int64_t b = blk / per_batch, r0 = blk % per_batch * rows;
+    DenseConvRows g = DirectRowsOf(d, r0, std::min(rows, d.out_h - r0));
+    g.x = p.x.data ? p.x.data + b * x_stride : nullptr;
+    k.dense_conv_grad(DenseConvGradRows{g, dpre + b * dpre_stride, p.dweight ? sums : nullptr, p.dbias ? sums + nw : nullptr},
+                      scratch);
   });
-  if (out_of_memory) return Status::Native(std::string(op) + ": out of memory for a block's sums");
-  for (int64_t i = 0; i < per_block; ++i) {
-    double v = 0;
-    for (int64_t t = 0; t < tasks; ++t) v += partial[t * per_block + i];
-    if (i < nw && p.dweight) p.dweight[i] = static_cast<float>(v);
-    if (i >= nw && p.dbias) p.dbias[i - nw] = static_cast<float>(v);
-  }
-  return Status::Ok();
+}
+
+// dweight and dbias of the pointwise conv: fp32 sums per (batch, block of
+// kPointwiseSumPixels pixels) by the dot tile.
+constexpr int64_t kPointwiseSumPixels = 1024;
+Status PointwiseParameterSums(const ConvBackwardParams& p, const DenseConv& d, const float* dpre, int64_t dpre_stride) {
+  const FeatureMapKernels& k = FeatureMapKernelsFor(ActiveIsa());
+  const MapShape& s = p.shape;
+  const int64_t hw = s.H * s.W, nw = d.O * d.C, per_batch = CeilDiv(hw, kPointwiseSumPixels);
+  const int64_t x_stride = MapStride(p.x.batch_stride, s.C * hw);
+  return SumBlocksInRuns("convBackward", s.B * per_batch, nw, d.O, 0, p.dweight, p.dbias,
+                         [&](int64_t blk, float*, float* sums) {
+    const int64_t b = blk / per_batch, j = blk % per_batch * kPointwiseSumPixels;
+    k.pointwise_grad(PointwiseGradBlock{d.C, d.O, hw, std::min(kPointwiseSumPixels, hw - j),
+                                        p.dweight ? p.x.data + b * x_stride + j : nullptr, dpre + b * dpre_stride + j,
+                                        p.dweight ? sums : nullptr, p.dbias ? sums + nw : nullptr});
+  });
 }
 
 // dweight and dbias through the GEMM (convs neither Direct nor Pointwise).
