@@ -143,22 +143,46 @@ void SetDepthwise(Params& p, const MapShape& s, const Depthwise& d) {
   p.kh = d.kh, p.kw = d.kw, p.dil_h = d.dil_h, p.dil_w = d.dil_w, p.pad_h = d.pad_h, p.pad_w = d.pad_w;
 }
 
+// The tensors both convs (depthwise and dense) read, given the floats of x, of the
+// weight, of the bias and of the output: the forward's x, weight, optional bias,
+// y and optional pre (kept with gelu only)…
+template <class Params>
+void ReadConvForward(Args& args, Params& p, size_t in, size_t weights, size_t bias, size_t out) {
+  p.gelu = args.Bool("gelu");
+  p.x = In(args.Tensor("x", in));
+  p.weight = args.Tensor("weight", weights);
+  p.bias = args.OptionalTensor("bias", bias);
+  p.y = Out(args.Tensor("y", out));
+  p.pre = args.OptionalTensor("pre", out);
+  if (p.pre && !p.gelu) args.Fail(Code::kConfig, "pre", "only kept with gelu");
+  args.Apart("y", {"x", "weight", "bias", "pre"});
+  args.Apart("pre", {"x", "weight", "bias"});
+}
+
+// …and the backward's dy, x, weight, pre (required with gelu), dx, dweight, dbias.
+template <class Params>
+void ReadConvBackward(Args& args, Params& p, size_t in, size_t weights, size_t bias, size_t out) {
+  p.gelu = args.Bool("gelu");
+  p.dy = In(args.Tensor("dy", out));
+  p.x = In(args.Tensor("x", in));
+  p.weight = args.Tensor("weight", weights);
+  p.pre = args.OptionalTensor("pre", out);
+  if (p.gelu != (p.pre != nullptr)) args.Fail(Code::kConfig, "pre", p.gelu ? "required with gelu" : "only read with gelu");
+  p.dx = Out(args.Tensor("dx", in));
+  p.dweight = args.Tensor("dweight", weights);
+  p.dbias = args.Tensor("dbias", bias);
+  for (const char* g : {"dx", "dweight", "dbias"}) args.Apart(g, {"dy", "x", "weight", "pre"});
+  args.Apart("dx", {"dweight", "dbias"});
+  args.Apart("dweight", {"dbias"});
+}
+
 Napi::Value DepthwiseConvFn(const Napi::CallbackInfo& info) {
   Args args(info, "featureMap.depthwiseConv");
   const MapShape s = ReadShape(args);
   const Depthwise d = ReadDepthwise(args, s);
   DepthwiseConvParams p;
   SetDepthwise(p, s, d);
-  p.gelu = args.Bool("gelu");
-  const size_t out = Floats(args, s.B, s.C, d.out_h, d.out_w);
-  p.x = In(args.Tensor("x", Floats(args, s)));
-  p.weight = args.Tensor("weight", args.Count({s.C, d.kh, d.kw}));
-  p.bias = args.OptionalTensor("bias", C(s));
-  p.y = Out(args.Tensor("y", out));
-  p.pre = args.OptionalTensor("pre", out);
-  if (p.pre && !p.gelu) args.Fail(Code::kConfig, "pre", "only kept with gelu");
-  args.Apart("y", {"x", "weight", "bias", "pre"});
-  args.Apart("pre", {"x", "weight", "bias"});
+  ReadConvForward(args, p, Floats(args, s), args.Count({s.C, d.kh, d.kw}), C(s), Floats(args, s.B, s.C, d.out_h, d.out_w));
   const Context ctx = args.context();
   return args.Run([=] { return DepthwiseConv(ctx, p); });
 }
@@ -169,19 +193,7 @@ Napi::Value DepthwiseConvBackwardFn(const Napi::CallbackInfo& info) {
   const Depthwise d = ReadDepthwise(args, s);
   DepthwiseConvBackwardParams p;
   SetDepthwise(p, s, d);
-  p.gelu = args.Bool("gelu");
-  const size_t out = Floats(args, s.B, s.C, d.out_h, d.out_w), in = Floats(args, s);
-  p.dy = In(args.Tensor("dy", out));
-  p.x = In(args.Tensor("x", in));
-  p.weight = args.Tensor("weight", args.Count({s.C, d.kh, d.kw}));
-  p.pre = args.OptionalTensor("pre", out);
-  if (p.gelu != (p.pre != nullptr)) args.Fail(Code::kConfig, "pre", p.gelu ? "required with gelu" : "only read with gelu");
-  p.dx = Out(args.Tensor("dx", in));
-  p.dweight = args.Tensor("dweight", args.Count({s.C, d.kh, d.kw}));
-  p.dbias = args.Tensor("dbias", C(s));
-  for (const char* g : {"dx", "dweight", "dbias"}) args.Apart(g, {"dy", "x", "weight", "pre"});
-  args.Apart("dx", {"dweight", "dbias"});
-  args.Apart("dweight", {"dbias"});
+  ReadConvBackward(args, p, Floats(args, s), args.Count({s.C, d.kh, d.kw}), C(s), Floats(args, s.B, s.C, d.out_h, d.out_w));
   const Context ctx = args.context();
   return args.Run([=] { return DepthwiseConvBackward(ctx, p); });
 }
@@ -214,16 +226,8 @@ Napi::Value ConvFn(const Napi::CallbackInfo& info) {
   const Dense d = ReadDense(args, s);
   ConvParams p;
   SetDense(p, s, d);
-  p.gelu = args.Bool("gelu");
-  const size_t out = Floats(args, s.B, d.out_channels, d.out_h, d.out_w);
-  p.x = In(args.Tensor("x", Floats(args, s)));
-  p.weight = args.Tensor("weight", args.Count({d.out_channels, s.C, d.k, d.k}));
-  p.bias = args.OptionalTensor("bias", static_cast<size_t>(d.out_channels));
-  p.y = Out(args.Tensor("y", out));
-  p.pre = args.OptionalTensor("pre", out);
-  if (p.pre && !p.gelu) args.Fail(Code::kConfig, "pre", "only kept with gelu");
-  args.Apart("y", {"x", "weight", "bias", "pre"});
-  args.Apart("pre", {"x", "weight", "bias"});
+  ReadConvForward(args, p, Floats(args, s), args.Count({d.out_channels, s.C, d.k, d.k}), static_cast<size_t>(d.out_channels),
+                  Floats(args, s.B, d.out_channels, d.out_h, d.out_w));
   const Context ctx = args.context();
   return args.Run([=] { return Conv(ctx, p); });
 }
@@ -234,20 +238,8 @@ Napi::Value ConvBackwardFn(const Napi::CallbackInfo& info) {
   const Dense d = ReadDense(args, s);
   ConvBackwardParams p;
   SetDense(p, s, d);
-  p.gelu = args.Bool("gelu");
-  const size_t out = Floats(args, s.B, d.out_channels, d.out_h, d.out_w), in = Floats(args, s);
-  const size_t weights = args.Count({d.out_channels, s.C, d.k, d.k});
-  p.dy = In(args.Tensor("dy", out));
-  p.x = In(args.Tensor("x", in));
-  p.weight = args.Tensor("weight", weights);
-  p.pre = args.OptionalTensor("pre", out);
-  if (p.gelu != (p.pre != nullptr)) args.Fail(Code::kConfig, "pre", p.gelu ? "required with gelu" : "only read with gelu");
-  p.dx = Out(args.Tensor("dx", in));
-  p.dweight = args.Tensor("dweight", weights);
-  p.dbias = args.Tensor("dbias", static_cast<size_t>(d.out_channels));
-  for (const char* g : {"dx", "dweight", "dbias"}) args.Apart(g, {"dy", "x", "weight", "pre"});
-  args.Apart("dx", {"dweight", "dbias"});
-  args.Apart("dweight", {"dbias"});
+  ReadConvBackward(args, p, Floats(args, s), args.Count({d.out_channels, s.C, d.k, d.k}), static_cast<size_t>(d.out_channels),
+                   Floats(args, s.B, d.out_channels, d.out_h, d.out_w));
   const Context ctx = args.context();
   return args.Run([=] { return ConvBackward(ctx, p); });
 }

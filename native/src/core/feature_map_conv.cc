@@ -112,13 +112,20 @@ Status CheckParams(const DepthwiseConvBackwardParams& p) {
   return Status::Ok();
 }
 
+namespace {
+Status CheckOutChannels(const char* op, int64_t out_channels) {
+  if (out_channels < 0 || out_channels > (1 << 24)) {
+    return Status::Shape(std::string(op) + ": expected out_channels in 0..2^24, got " + Str(out_channels));
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Status CheckParams(const ConvParams& p) {
   const char* op = "conv";
   const MapShape& s = p.shape;
   FRUGAL_RETURN_IF_ERROR(CheckConvShape(op, s, p.k, p.k, 1, 1, p.pad, p.pad));
-  if (p.out_channels < 0 || p.out_channels > (1 << 24)) {
-    return Status::Shape(std::string(op) + ": expected out_channels in 0..2^24, got " + Str(p.out_channels));
-  }
+  FRUGAL_RETURN_IF_ERROR(CheckOutChannels(op, p.out_channels));
   const bool work = !MapEmpty(s) && p.out_channels > 0;
   const int64_t ohw = OutPlane(s, p.k, p.k, 1, 1, p.pad, p.pad);
   FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work));
@@ -130,9 +137,7 @@ Status CheckParams(const ConvBackwardParams& p) {
   const char* op = "convBackward";
   const MapShape& s = p.shape;
   FRUGAL_RETURN_IF_ERROR(CheckConvShape(op, s, p.k, p.k, 1, 1, p.pad, p.pad));
-  if (p.out_channels < 0 || p.out_channels > (1 << 24)) {
-    return Status::Shape(std::string(op) + ": expected out_channels in 0..2^24, got " + Str(p.out_channels));
-  }
+  FRUGAL_RETURN_IF_ERROR(CheckOutChannels(op, p.out_channels));
   const bool work = !MapEmpty(s) && p.out_channels > 0;
   const int64_t ohw = OutPlane(s, p.k, p.k, 1, 1, p.pad, p.pad);
   FRUGAL_RETURN_IF_ERROR(CheckView(op, "dy", p.dy.data, p.dy.batch_stride, p.out_channels * ohw, work));
