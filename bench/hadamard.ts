@@ -361,13 +361,14 @@ function bandwidthCases(): BenchCase[] {
 function cases(opts: BenchOptions): BenchCase[] {
   if (opts.device !== 'cpu') return [];
   const ort = loadOrt();
+  // --quick keeps one case of each kind: its whole run must stay short.
   const out: BenchCase[] = [
     ...ghpaCases(ort, { C: 32, O: 48, B: 8, H: 32, W: 32 }, opts.quick),
-    ...ghpaCases(ort, { C: 24, O: 32, B: 8, H: 64, W: 64 }, opts.quick),
+    ...(opts.quick ? [] : ghpaCases(ort, { C: 24, O: 32, B: 8, H: 64, W: 64 }, opts.quick)),
     ...gabCases(ort, { Ch: 48, Cl: 32, B: 8, h: 16, w: 16, H: 32, W: 32 }, opts.quick),
   ];
   for (const B of opts.quick ? [1] : [1, 8]) out.push(networkCase(ort, B, 256, opts.quick));
-  out.push(...bandwidthCases());
+  if (!opts.quick) out.push(...bandwidthCases());
   return out;
 }
 
