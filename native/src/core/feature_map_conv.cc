@@ -85,6 +85,29 @@ int64_t OutPlane(const MapShape& s, int64_t kh, int64_t kw, int64_t dil_h, int64
   return MapEmpty(s) ? 0 : ConvOutputSize(s.H, kh, dil_h, pad_h) * ConvOutputSize(s.W, kw, dil_w, pad_w);
 }
 
+// The views and pointers both convs (depthwise and dense) check past their
+// geometry, given the floats of one batch of the output: the forward's x, y and
+// weight…
+template <class Params>
+Status CheckConvViews(const char* op, const Params& p, bool work, int64_t out_floats) {
+  const MapShape& s = p.shape;
+  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work));
+  FRUGAL_RETURN_IF_ERROR(CheckView(op, "y", p.y.data, p.y.batch_stride, out_floats, work));
+  return work && !p.weight ? NullArgument(op, "weight") : Status::Ok();
+}
+
+// …and the backward's dy, x (read for dweight), dx, weight (for dx) and pre (with gelu).
+template <class Params>
+Status CheckConvBackwardViews(const char* op, const Params& p, bool work, int64_t out_floats) {
+  const MapShape& s = p.shape;
+  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dy", p.dy.data, p.dy.batch_stride, out_floats, work));
+  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work && p.dweight));
+  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dx", p.dx.data, p.dx.batch_stride, s.C * s.H * s.W, false));
+  if (work && p.dx.data && !p.weight) return NullArgument(op, "weight");
+  if (work && p.gelu && !p.pre) return NullArgument(op, "pre");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status CheckParams(const DepthwiseConvParams& p) {
@@ -93,9 +116,7 @@ Status CheckParams(const DepthwiseConvParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckConvShape(op, s, p.kh, p.kw, p.dil_h, p.dil_w, p.pad_h, p.pad_w));
   const bool work = !MapEmpty(s);
   const int64_t ohw = OutPlane(s, p.kh, p.kw, p.dil_h, p.dil_w, p.pad_h, p.pad_w);
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "y", p.y.data, p.y.batch_stride, s.C * ohw, work));
-  return work && !p.weight ? NullArgument(op, "weight") : Status::Ok();
+  return CheckConvViews(op, p, work, s.C * ohw);
 }
 
 Status CheckParams(const DepthwiseConvBackwardParams& p) {
@@ -104,12 +125,7 @@ Status CheckParams(const DepthwiseConvBackwardParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckConvShape(op, s, p.kh, p.kw, p.dil_h, p.dil_w, p.pad_h, p.pad_w));
   const bool work = !MapEmpty(s);
   const int64_t ohw = OutPlane(s, p.kh, p.kw, p.dil_h, p.dil_w, p.pad_h, p.pad_w);
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dy", p.dy.data, p.dy.batch_stride, s.C * ohw, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work && p.dweight));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dx", p.dx.data, p.dx.batch_stride, s.C * s.H * s.W, false));
-  if (work && p.dx.data && !p.weight) return NullArgument(op, "weight");
-  if (work && p.gelu && !p.pre) return NullArgument(op, "pre");
-  return Status::Ok();
+  return CheckConvBackwardViews(op, p, work, s.C * ohw);
 }
 
 namespace {
@@ -128,9 +144,7 @@ Status CheckParams(const ConvParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckOutChannels(op, p.out_channels));
   const bool work = !MapEmpty(s) && p.out_channels > 0;
   const int64_t ohw = OutPlane(s, p.k, p.k, 1, 1, p.pad, p.pad);
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "y", p.y.data, p.y.batch_stride, p.out_channels * ohw, work));
-  return work && !p.weight ? NullArgument(op, "weight") : Status::Ok();
+  return CheckConvViews(op, p, work, p.out_channels * ohw);
 }
 
 Status CheckParams(const ConvBackwardParams& p) {
@@ -140,12 +154,7 @@ Status CheckParams(const ConvBackwardParams& p) {
   FRUGAL_RETURN_IF_ERROR(CheckOutChannels(op, p.out_channels));
   const bool work = !MapEmpty(s) && p.out_channels > 0;
   const int64_t ohw = OutPlane(s, p.k, p.k, 1, 1, p.pad, p.pad);
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dy", p.dy.data, p.dy.batch_stride, p.out_channels * ohw, work));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "x", p.x.data, p.x.batch_stride, s.C * s.H * s.W, work && p.dweight));
-  FRUGAL_RETURN_IF_ERROR(CheckView(op, "dx", p.dx.data, p.dx.batch_stride, s.C * s.H * s.W, false));
-  if (work && p.dx.data && !p.weight) return NullArgument(op, "weight");
-  if (work && p.gelu && !p.pre) return NullArgument(op, "pre");
-  return Status::Ok();
+  return CheckConvBackwardViews(op, p, work, p.out_channels * ohw);
 }
 
 // ---- depthwise ------------------------------------------------------------------------------

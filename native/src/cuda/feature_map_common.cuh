@@ -10,6 +10,7 @@
 
 #include "check.cuh"
 #include "reduce.cuh"
+#include "stream_buffer.cuh"
 
 namespace frugal {
 namespace fm {
@@ -25,26 +26,6 @@ inline long long Stride(int64_t batch_stride, long long dense) { return batch_st
 // only (determinism), fewer for short slots so small maps do not idle threads.
 inline int SlotThreads(long long n) { return n <= 2048 ? 128 : 512; }
 
-// Stream-ordered device workspace (pooled by the driver, no device-wide sync),
-// freed in stream order when it goes out of scope.
-class StreamBuffer {
- public:
-  explicit StreamBuffer(cudaStream_t s) : stream_(s) {}
-  StreamBuffer(const StreamBuffer&) = delete;
-  StreamBuffer& operator=(const StreamBuffer&) = delete;
-  ~StreamBuffer() {
-    if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
-  }
-  Status AllocateFloats(long long n) {
-    CUDA_CHECK(cudaMallocAsync(&ptr_, static_cast<size_t>(n > 1 ? n : 1) * sizeof(float), stream_));
-    return Status::Ok();
-  }
-  float* get() const { return static_cast<float*>(ptr_); }
-
- private:
-  cudaStream_t stream_;
-  void* ptr_ = nullptr;
-};
 
 // out1[e] (e < n1) and out2[e − n1] (n1 ≤ e < n1 + n2) = Σ_s part[s·(n1+n2) + e],
 // s = 0, 1, … in order. A null output is skipped.

@@ -32,7 +32,7 @@ __global__ void GeluGradKernel(const float* dy, long long ds, const float* pre, 
 // The gradient at the pre-activation: dy itself, or dy ⊙ GELU'(pre) in `work`.
 // *g and *gs receive the map and its batch stride.
 Status PreGradient(const float* dy, long long ds, bool gelu, const float* pre, long long cp, long long batch,
-                   fm::StreamBuffer* work, cudaStream_t st, const float** g, long long* gs) {
+                   StreamBuffer* work, cudaStream_t st, const float** g, long long* gs) {
   if (!gelu) {
     *g = dy;
     *gs = ds;
@@ -230,7 +230,7 @@ Status DepthwiseConvBackwardCuda(const DepthwiseConvBackwardParams& p, void* str
   const DwGeom g = Geometry(p.shape, p.kh, p.kw, p.dil_h, p.dil_w, p.pad_h, p.pad_w);
   const long long B = p.shape.B, chw = g.C * g.H * g.W, po = g.Ho * g.Wo, cpo = g.C * po;
   const long long xs = Stride(p.x.batch_stride, chw);
-  fm::StreamBuffer gelu_work(st), part(st);
+  StreamBuffer gelu_work(st), part(st);
   const float* gp = nullptr;
   long long gs = 0;
   FRUGAL_RETURN_IF_ERROR(
@@ -264,7 +264,7 @@ Status ConvCuda(const ConvParams& p, void* stream) {
     FRUGAL_RETURN_IF_ERROR(GemmCuda(
         Product(B, O, P, kd, false, p.weight, kd, 0, false, p.x.data, hw, xs, p.y.data, P, ys), stream));
   } else {
-    fm::StreamBuffer col(st);
+    StreamBuffer col(st);
     FRUGAL_RETURN_IF_ERROR(col.AllocateFloats(kd * P));
     for (long long b = 0; b < B; ++b) {
       FRUGAL_RETURN_IF_ERROR(Im2Col(p.x.data + b * xs, g, col.get(), st));
@@ -287,7 +287,7 @@ Status ConvBackwardCuda(const ConvBackwardParams& p, void* stream) {
   const long long B = p.shape.B, O = p.out_channels, hw = g.H * g.W, P = g.Ho * g.Wo, kd = g.C * g.k * g.k;
   const long long xs = Stride(p.x.batch_stride, g.C * hw);
   const bool direct = p.k == 1 && p.pad == 0;
-  fm::StreamBuffer gelu_work(st), bias_part(st), weight_part(st), col(st), dcol(st);
+  StreamBuffer gelu_work(st), bias_part(st), weight_part(st), col(st), dcol(st);
   const float* gp = nullptr;
   long long gs = 0;
   FRUGAL_RETURN_IF_ERROR(

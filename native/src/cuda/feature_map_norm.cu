@@ -204,7 +204,7 @@ Status ChannelNormBackwardCuda(const ChannelNormBackwardParams& p, void* stream)
   const long long hw = s.H * s.W, dense = s.C * hw, pixels = s.B * p.groups * hw, per = s.C / p.groups;
   const long long ds = Stride(p.dy.batch_stride, dense), xs = Stride(p.x.batch_stride, dense);
   // The parameter gradients first: dx may overwrite dy.
-  fm::StreamBuffer part(st);
+  StreamBuffer part(st);
   if (p.dgamma || p.dbeta) {
     FRUGAL_RETURN_IF_ERROR(part.AllocateFloats(2 * s.B * s.C));
     const ChannelNormTerms terms{p.dy.data, ds, p.x.data, xs, p.mean, p.rstd, hw, per, p.groups};
@@ -226,7 +226,7 @@ Status GroupNormCuda(const GroupNormParams& p, void* stream) {
   const long long hw = s.H * s.W, dense = s.C * hw, planes = s.B * s.C, stats = s.B * p.groups;
   const long long xs = Stride(p.x.batch_stride, dense);
   // Plane moments, then the group statistics (into the caller's mean/rstd when given).
-  fm::StreamBuffer work(st);
+  StreamBuffer work(st);
   FRUGAL_RETURN_IF_ERROR(work.AllocateFloats(2 * planes + 2 * stats));
   float* pmean = work.get();
   float* pm2 = pmean + planes;
@@ -251,7 +251,7 @@ Status GroupNormBackwardCuda(const GroupNormBackwardParams& p, void* stream) {
   const long long hw = s.H * s.W, dense = s.C * hw, stats = s.B * p.groups;
   const long long ds = Stride(p.dy.batch_stride, dense), xs = Stride(p.x.batch_stride, dense);
   // Plane sums of dy·x̂ and dy feed both the parameter gradients and dx's group terms.
-  fm::StreamBuffer work(st);
+  StreamBuffer work(st);
   FRUGAL_RETURN_IF_ERROR(work.AllocateFloats(2 * s.B * s.C + 2 * stats));
   float* part = work.get();
   float* coef = part + 2 * s.B * s.C;

@@ -47,6 +47,7 @@
 #include "frugal/random.h"
 #include "philox.cuh"
 #include "simt_tile.cuh"
+#include "stream_buffer.cuh"
 
 namespace frugal {
 namespace {
@@ -89,28 +90,6 @@ unsigned GridFor(long long n, long long per_block) {
   return static_cast<unsigned>(blocks < kMaxBlocks ? (blocks > 0 ? blocks : 1) : kMaxBlocks);
 }
 
-// Stream-ordered device workspace, freed (in stream order) at scope exit.
-class StreamBuffer {
- public:
-  explicit StreamBuffer(cudaStream_t s) : stream_(s) {}
-  StreamBuffer(const StreamBuffer&) = delete;
-  StreamBuffer& operator=(const StreamBuffer&) = delete;
-  ~StreamBuffer() {
-    if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
-  }
-  Status Allocate(long long bytes) {
-    CUDA_CHECK(cudaMallocAsync(&ptr_, static_cast<size_t>(bytes > 4 ? bytes : 4), stream_));
-    return Status::Ok();
-  }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  cudaStream_t stream_;
-  void* ptr_ = nullptr;
-};
 
 // ---- device helpers ----------------------------------------------------------
 
