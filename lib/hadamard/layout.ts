@@ -43,7 +43,7 @@ function cached(id: string, read: () => LayoutEntry[]): ModuleLayout {
 }
 
 /** Checks a channel count that the four channel groups split evenly. */
-export function checkQuarterChannels(value: unknown, name: string): number {
+function checkQuarterChannels(value: unknown, name: string): number {
   const c = checkInt(value, name, 4);
   if (c % 4 !== 0) throw new FrugalError('E_SHAPE', `${name}: expected a multiple of 4 (four channel groups), got ${c}`);
   return c;
